@@ -1,0 +1,59 @@
+/**
+ * Every failure a user can see is one of these named errors. Each carries a code from the
+ * public error table; the HTTP layer maps codes to statuses in one place (src/http/errors.ts).
+ */
+export type ErrorCode =
+  | 'NOT_FOUND'
+  | 'ALREADY_EXISTS'
+  | 'INVALID_ARGUMENT'
+  | 'FAILED_PRECONDITION'
+  | 'RESOURCE_EXHAUSTED'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'UNAVAILABLE'
+  | 'INTERNAL';
+
+export type ErrorDetails = Record<string, unknown>;
+
+export abstract class FactumError extends Error {
+  abstract readonly code: ErrorCode;
+  readonly details: ErrorDetails;
+  constructor(message: string, details: ErrorDetails = {}) {
+    super(message);
+    this.name = new.target.name;
+    this.details = details;
+  }
+}
+
+export class NotFoundError extends FactumError {
+  readonly code = 'NOT_FOUND' as const;
+}
+
+export class AlreadyExistsError extends FactumError {
+  readonly code = 'ALREADY_EXISTS' as const;
+}
+
+export class InvalidArgumentError extends FactumError {
+  readonly code = 'INVALID_ARGUMENT' as const;
+}
+
+/** A revision constraint did not hold; nothing was written. */
+export class FailedPreconditionError extends FactumError {
+  readonly code = 'FAILED_PRECONDITION' as const;
+}
+
+export class ResourceExhaustedError extends FactumError {
+  readonly code = 'RESOURCE_EXHAUSTED' as const;
+}
+
+export class PayloadTooLargeError extends FactumError {
+  readonly code = 'PAYLOAD_TOO_LARGE' as const;
+}
+
+/** The store is shutting down or cannot be reached; the request may be retried. */
+export class UnavailableError extends FactumError {
+  readonly code = 'UNAVAILABLE' as const;
+}
+
+export class InternalError extends FactumError {
+  readonly code = 'INTERNAL' as const;
+}

@@ -1,0 +1,95 @@
+/**
+ * CloudEvents 1.0 as Factum stores them. Structural validation (required attributes, types,
+ * RFC 3339 times, attribute names) lives in openapi.yaml; what JSON Schema cannot say lives here.
+ */
+import { InvalidArgumentError } from './errors.ts';
+
+export interface CloudEvent {
+  specversion: '1.0';
+  id: string;
+  source: string;
+  type: string;
+  subject?: string;
+  time?: string;
+  datacontenttype?: string;
+  dataschema?: string;
+  data?: unknown;
+  data_base64?: string;
+  [extension: string]: unknown;
+}
+
+/** An event as read back: the CloudEvent plus the two attributes the database assigns. */
+export interface StoredEvent extends CloudEvent {
+  revision: number;
+  recordedtime: string;
+}
+
+/**
+ * An event as storage hands it out: its revision and the exact JSON text that was stored.
+ * Keeping the text lets reads stream stored bytes without re-serialising them.
+ */
+export interface RawEvent {
+  revision: number;
+  json: string;
+}
+
+/** Attributes the database assigns; a client may not send them. */
+export const SERVER_ATTRIBUTES = ['revision', 'recordedtime'] as const;
+
+/** The key that makes an event unique in a database (CloudEvents: source + id). */
+export function eventKey(event: Pick<CloudEvent, 'source' | 'id'>): string {
+  return `${event.source}\u0000${event.id}`;
+}
+
+/**
+ * The instant an event took effect, in epoch milliseconds: its CloudEvents `time`, or when it
+ * was recorded if it has none, so every event has a place on the effective-time axis.
+ */
+export function effectiveTimeMs(event: { time?: string }, recordedtime: string): number {
+  return Date.parse(event.time ?? recordedtime);
+}
+
+/** Serialise an event the way it is stored and returned: the event, then its revision and recorded time. */
+export function storedEventJson(event: CloudEvent, revision: number, recordedtime: string): string {
+  return JSON.stringify({ ...event, revision, recordedtime });
+}
+
+export function parseStoredEvent(raw: RawEvent): StoredEvent {
+  return JSON.parse(raw.json) as StoredEvent;
+}
+
+/**
+ * Checks one transaction beyond its schema: no two events may share source + id, since the
+ * second could never be told apart from an idempotent retry of the first.
+ */
+export function assertDistinctEventKeys(events: readonly CloudEvent[]): void {
+  const seen = new Map<string, number>();
+  events.forEach((event, index) => {
+    const key = eventKey(event);
+    const first = seen.get(key);
+    if (first !== undefined) {
+      throw new InvalidArgumentError(
+        `events[${index}] repeats source "${event.source}" and id "${event.id}" of events[${first}]`,
+        { index, field: 'id', first_index: first },
+      );
+    }
+    seen.set(key, index);
+  });
+}
+
+/**
+ * Whether a newly submitted event is the same event as a stored one, for idempotent retries.
+ * The stored copy carries revision and recordedtime; everything else must match exactly.
+ */
+export function isSameEvent(submitted: CloudEvent, stored: StoredEvent): boolean {
+  const { revision: _r, recordedtime: _t, ...storedEvent } = stored;
+  return canonicalJson(submitted) === canonicalJson(storedEvent);
+}
+
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}

@@ -1,0 +1,367 @@
+/**
+ * The durable file store, Factum's embedded default.
+ *
+ * Layout under the data directory:
+ *   LOCK                      pid of the process that owns the directory
+ *   databases/<name>/database.json   name and creation time
+ *   databases/<name>/events.log      append-only log of transaction frames (log-format.ts)
+ *   tmp/, trash/              staging for atomic create and delete; emptied on start
+ *
+ * Appends to one database go through a single writer that takes every request waiting at the
+ * time, writes their frames with one write and one fdatasync (group commit), and only then makes
+ * the events visible and acknowledges them. On start each log is scanned, its index rebuilt in
+ * memory and a torn tail (from a crash mid-write) cut off at the last whole frame.
+ */
+import { mkdir, open, readdir, readFile, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { AlreadyExistsError, InternalError, NotFoundError, UnavailableError } from '../../core/errors.ts';
+import { effectiveTimeMs, storedEventJson, type CloudEvent, type RawEvent } from '../../core/events.ts';
+import { checkAppend, type StagedEvent } from '../append-checks.ts';
+import { EventIndex } from '../event-index.ts';
+import { pageFromIndex } from '../index-query.ts';
+import type { AppendOutcome, AppendRequest, DatabaseRecord, EventPage, EventQuery, EventStore, StorageHealth } from '../types.ts';
+import { encodeFrame, parseFrame } from './log-format.ts';
+import { acquireDirectoryLock, fsyncDirectory, type DirectoryLock } from './fs-util.ts';
+
+const LOG_FILE = 'events.log';
+const META_FILE = 'database.json';
+/** Frames written by one group commit at most; later requests wait for the next round. */
+const MAX_GROUP_BYTES = 64 * 1024 * 1024;
+const RECOVERY_CHUNK_BYTES = 8 * 1024 * 1024;
+
+interface PendingAppend {
+  request: AppendRequest;
+  resolve(outcome: AppendOutcome): void;
+  reject(error: unknown): void;
+}
+
+class FileDatabase {
+  readonly index = new EventIndex();
+  /** Where each event's JSON sits in the log, by revision - 1. */
+  offsets: Float64Array = new Float64Array(1024);
+  lengths: Uint32Array = new Uint32Array(1024);
+  size = 0;
+  pending: PendingAppend[] = [];
+  writing: Promise<void> | undefined;
+  deleted = false;
+
+  constructor(
+    readonly name: string,
+    readonly createdAt: string,
+    readonly dir: string,
+    readonly log: FileHandle,
+  ) {}
+
+  record(): DatabaseRecord {
+    return { name: this.name, created_at: this.createdAt, latest_revision: this.index.head, event_count: this.index.head };
+  }
+
+  place(revision: number, offset: number, length: number): void {
+    const i = revision - 1;
+    if (i >= this.offsets.length) {
+      const offsets = new Float64Array(this.offsets.length * 2);
+      offsets.set(this.offsets);
+      this.offsets = offsets;
+      const lengths = new Uint32Array(this.lengths.length * 2);
+      lengths.set(this.lengths);
+      this.lengths = lengths;
+    }
+    this.offsets[i] = offset;
+    this.lengths[i] = length;
+  }
+
+  /** Reads events by revision, coalescing neighbours in the log into one read. */
+  async read(revisions: readonly number[]): Promise<RawEvent[]> {
+    const out: RawEvent[] = new Array(revisions.length);
+    let i = 0;
+    while (i < revisions.length) {
+      let j = i + 1;
+      const start = this.offsets[revisions[i]! - 1]!;
+      let end = start + this.lengths[revisions[i]! - 1]!;
+      // Extend the read over events that lie close after this one (the usual case for scans).
+      while (j < revisions.length) {
+        const o = this.offsets[revisions[j]! - 1]!;
+        if (o < end || o - end > 4096 || o + this.lengths[revisions[j]! - 1]! - start > 1024 * 1024) break;
+        end = o + this.lengths[revisions[j]! - 1]!;
+        j++;
+      }
+      const buf = Buffer.allocUnsafe(end - start);
+      const { bytesRead } = await this.log.read(buf, 0, buf.length, start);
+      if (bytesRead !== buf.length) throw new InternalError(`short read in database "${this.name}"`);
+      for (let k = i; k < j; k++) {
+        const rev = revisions[k]!;
+        const o = this.offsets[rev - 1]! - start;
+        out[k] = { revision: rev, json: buf.toString('utf8', o, o + this.lengths[rev - 1]!) };
+      }
+      i = j;
+    }
+    return out;
+  }
+}
+
+export interface FileEventStoreOptions {
+  dataDir: string;
+}
+
+export class FileEventStore implements EventStore {
+  readonly adapter = 'file';
+  private readonly databases = new Map<string, FileDatabase>();
+  private readonly dataDir: string;
+  private lock: DirectoryLock | undefined;
+  private closing = false;
+  /** Create and delete of databases run one at a time, so names never race. */
+  private catalog: Promise<unknown> = Promise.resolve();
+
+  constructor(options: FileEventStoreOptions) {
+    this.dataDir = options.dataDir;
+  }
+
+  private get databasesDir(): string {
+    return join(this.dataDir, 'databases');
+  }
+
+  async open(): Promise<void> {
+    await mkdir(this.databasesDir, { recursive: true });
+    this.lock = await acquireDirectoryLock(this.dataDir);
+    // Leftovers of a create or delete interrupted by a crash.
+    await rm(join(this.dataDir, 'tmp'), { recursive: true, force: true });
+    await rm(join(this.dataDir, 'trash'), { recursive: true, force: true });
+    await mkdir(join(this.dataDir, 'tmp'));
+    await mkdir(join(this.dataDir, 'trash'));
+    for (const name of await readdir(this.databasesDir)) {
+      const dir = join(this.databasesDir, name);
+      const meta = JSON.parse(await readFile(join(dir, META_FILE), 'utf8')) as { name: string; created_at: string };
+      const db = new FileDatabase(meta.name, meta.created_at, dir, await open(join(dir, LOG_FILE), 'r+'));
+      await recover(db);
+      this.databases.set(db.name, db);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    await this.catalog;
+    for (const db of this.databases.values()) {
+      while (db.writing) await db.writing;
+      await db.log.close();
+    }
+    this.databases.clear();
+    await this.lock?.release();
+    this.lock = undefined;
+  }
+
+  async health(): Promise<StorageHealth> {
+    return this.lock && !this.closing ? { status: 'connected' } : { status: 'unavailable', message: 'not open' };
+  }
+
+  async listDatabases(): Promise<DatabaseRecord[]> {
+    return [...this.databases.values()].sort((a, b) => (a.name < b.name ? -1 : 1)).map((db) => db.record());
+  }
+
+  async getDatabase(name: string): Promise<DatabaseRecord | undefined> {
+    return this.databases.get(name)?.record();
+  }
+
+  createDatabase(name: string, createdAt: string): Promise<DatabaseRecord> {
+    return this.exclusive(async () => {
+      if (this.databases.has(name)) throw new AlreadyExistsError(`database "${name}" already exists`, { name });
+      // Build the directory aside, then rename it into place: a crash leaves all or nothing.
+      const staging = join(this.dataDir, 'tmp', `${name}.${randomBytes(6).toString('hex')}`);
+      await mkdir(staging);
+      await writeFile(join(staging, META_FILE), JSON.stringify({ name, created_at: createdAt }), { flush: true });
+      await (await open(join(staging, LOG_FILE), 'wx')).close();
+      await fsyncDirectory(staging);
+      const dir = join(this.databasesDir, name);
+      await rename(staging, dir);
+      await fsyncDirectory(this.databasesDir);
+      const db = new FileDatabase(name, createdAt, dir, await open(join(dir, LOG_FILE), 'r+'));
+      this.databases.set(name, db);
+      return db.record();
+    });
+  }
+
+  deleteDatabase(name: string): Promise<boolean> {
+    return this.exclusive(async () => {
+      const db = this.databases.get(name);
+      if (!db) return false;
+      db.deleted = true;
+      this.databases.delete(name);
+      while (db.writing) await db.writing;
+      await db.log.close();
+      // One rename takes the database out of sight; removing the files can then fail harmlessly.
+      const doomed = join(this.dataDir, 'trash', `${name}.${randomBytes(6).toString('hex')}`);
+      await rename(db.dir, doomed);
+      await fsyncDirectory(this.databasesDir);
+      await rm(doomed, { recursive: true, force: true });
+      return true;
+    });
+  }
+
+  async appendTransaction(database: string, request: AppendRequest): Promise<AppendOutcome> {
+    if (this.closing) throw new UnavailableError('the server is shutting down');
+    const db = this.require(database);
+    return new Promise<AppendOutcome>((resolve, reject) => {
+      db.pending.push({ request, resolve, reject });
+      if (!db.writing) db.writing = this.writeLoop(db);
+    });
+  }
+
+  async query(database: string, query: EventQuery): Promise<EventPage> {
+    const db = this.require(database);
+    return pageFromIndex(db.index, query, (revisions) => db.read(revisions));
+  }
+
+  async readEvent(database: string, revision: number): Promise<RawEvent | undefined> {
+    const db = this.require(database);
+    if (!Number.isSafeInteger(revision) || revision < 1 || revision > db.index.head) return undefined;
+    return (await db.read([revision]))[0];
+  }
+
+  private require(name: string): FileDatabase {
+    const db = this.databases.get(name);
+    if (!db) throw new NotFoundError(`database "${name}" does not exist`, { name });
+    return db;
+  }
+
+  private exclusive<T>(task: () => Promise<T>): Promise<T> {
+    if (this.closing) return Promise.reject(new UnavailableError('the server is shutting down'));
+    const result = this.catalog.then(task);
+    this.catalog = result.catch(() => undefined);
+    return result;
+  }
+
+  private async writeLoop(db: FileDatabase): Promise<void> {
+    try {
+      while (db.pending.length > 0) await this.groupCommit(db);
+    } finally {
+      db.writing = undefined;
+    }
+  }
+
+  /** One round of group commit: check, write and sync every waiting request, then publish. */
+  private async groupCommit(db: FileDatabase): Promise<void> {
+    const batch: PendingAppend[] = [];
+    let batchBytes = 0;
+    while (db.pending.length > 0 && batchBytes < MAX_GROUP_BYTES) {
+      const item = db.pending.shift()!;
+      batch.push(item);
+      batchBytes += item.request.events.length * 256;
+    }
+    if (db.deleted) {
+      for (const item of batch) item.reject(new NotFoundError(`database "${db.name}" does not exist`, { name: db.name }));
+      return;
+    }
+
+    const staged: StagedEvent[] = [];
+    const frames: Buffer[] = [];
+    const placements: Array<{ revision: number; offset: number; length: number }> = [];
+    const outcomes: Array<AppendOutcome | Error> = [];
+    let writeAt = db.size;
+    for (const item of batch) {
+      try {
+        const rejected = await checkAppend(db.index, item.request, staged, async (rev) => (await db.read([rev]))[0]);
+        if (rejected) {
+          outcomes.push(rejected);
+          continue;
+        }
+        const firstRevision = db.index.head + staged.length + 1;
+        const jsons = item.request.events.map((event, i) => storedEventJson(event, firstRevision + i, item.request.recordedtime));
+        const { frame, jsonOffsets } = encodeFrame(jsons);
+        jsonOffsets.forEach((p, i) => placements.push({ revision: firstRevision + i, offset: writeAt + p.offset, length: p.length }));
+        item.request.events.forEach((event: CloudEvent, i) =>
+          staged.push({ revision: firstRevision + i, event, json: jsons[i]!, recordedtime: item.request.recordedtime }),
+        );
+        frames.push(frame);
+        writeAt += frame.length;
+        outcomes.push({ kind: 'appended', firstRevision, lastRevision: firstRevision + jsons.length - 1 });
+      } catch (error) {
+        outcomes.push(error as Error);
+      }
+    }
+
+    if (frames.length > 0) {
+      try {
+        const data = Buffer.concat(frames);
+        let written = 0;
+        while (written < data.length) {
+          const { bytesWritten } = await db.log.write(data, written, data.length - written, db.size + written);
+          written += bytesWritten;
+        }
+        await db.log.datasync();
+      } catch (cause) {
+        // Nothing of this round was acknowledged; cut the file back so no half-written frame stays.
+        await db.log.truncate(db.size).catch(() => undefined);
+        const error = new InternalError(`could not write to database "${db.name}": ${(cause as Error).message}`);
+        for (const item of batch) item.reject(error);
+        return;
+      }
+      for (const s of staged) {
+        db.index.add(s.revision, { ...s.event, effectiveTimeMs: effectiveTimeMs(s.event, s.recordedtime) });
+      }
+      for (const p of placements) db.place(p.revision, p.offset, p.length);
+      db.size = writeAt;
+    }
+    batch.forEach((item, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome instanceof Error) item.reject(outcome);
+      else item.resolve(outcome);
+    });
+  }
+}
+
+/** Rebuilds a database's index from its log and cuts off a torn tail. */
+async function recover(db: FileDatabase): Promise<void> {
+  const { size: fileSize } = await db.log.stat();
+  let buf = Buffer.alloc(0);
+  let bufStart = 0; // file offset of buf[0]
+  let pos = 0; // parse position within buf
+  let good = 0; // file offset after the last whole frame
+  let tornReason: string | undefined;
+  for (;;) {
+    const parsed = parseFrame(buf, pos, bufStart);
+    if (parsed.kind === 'frame') {
+      for (const e of parsed.events) {
+        const json = buf.toString('utf8', e.offset - bufStart, e.offset - bufStart + e.length);
+        const stored = JSON.parse(json) as CloudEvent & { revision: number; recordedtime: string };
+        const revision = db.index.head + 1;
+        if (stored.revision !== revision) {
+          throw new InternalError(`database "${db.name}": log holds revision ${stored.revision} where ${revision} was expected`);
+        }
+        db.index.add(revision, { ...stored, effectiveTimeMs: effectiveTimeMs(stored, stored.recordedtime) });
+        db.place(revision, e.offset, e.length);
+      }
+      pos += parsed.size;
+      good = bufStart + pos;
+      continue;
+    }
+    if (parsed.kind === 'torn') {
+      tornReason = parsed.reason;
+      break;
+    }
+    // Need more bytes: keep the unparsed rest and read the next chunk after it.
+    const readFrom = bufStart + buf.length;
+    if (readFrom >= fileSize) {
+      if (pos < buf.length) tornReason = 'incomplete frame at end of log';
+      break;
+    }
+    const chunk = Buffer.allocUnsafe(Math.max(RECOVERY_CHUNK_BYTES, parsed.size));
+    const { bytesRead } = await db.log.read(chunk, 0, chunk.length, readFrom);
+    buf = Buffer.concat([buf.subarray(pos), chunk.subarray(0, bytesRead)]);
+    bufStart += pos;
+    pos = 0;
+  }
+  if (good < fileSize) {
+    // A crash can only tear the last group commit. Damage further back is corruption of
+    // acknowledged data: refuse to start rather than silently cut it away.
+    if (fileSize - good > MAX_GROUP_BYTES * 2) {
+      throw new InternalError(
+        `database "${db.name}": log is damaged at byte ${good} of ${fileSize} (${tornReason}); refusing to truncate acknowledged data`,
+      );
+    }
+    // A frame cut short or corrupted by a crash was never acknowledged: drop it.
+    await db.log.truncate(good);
+    await db.log.datasync();
+    process.emitWarning(`database "${db.name}": cut ${fileSize - good} bytes of torn log tail (${tornReason})`);
+  }
+  db.size = good;
+}

@@ -1,0 +1,71 @@
+/**
+ * The on-disk format of a database's event log: one frame per transaction, so a transaction is
+ * on disk whole or not at all.
+ *
+ *   magic u32 | body length u32 | crc32 u32 (of count + body) | event count u32 | body
+ *   body = per event: json length u32 | stored event JSON (UTF-8)
+ *
+ * All integers are little-endian. A frame whose length runs past the end of the file or whose
+ * checksum does not match is a torn write from a crash: it and everything after it are cut off.
+ */
+import { zlib } from '../node-zlib.ts';
+
+export const FRAME_MAGIC = 0x3154_4346; // "FCT1"
+export const FRAME_HEADER_BYTES = 16;
+
+export interface FramedEvent {
+  /** Byte offset of the event JSON within the file. */
+  offset: number;
+  length: number;
+}
+
+/** Builds one frame; `jsonOffsets` are positions of each event's JSON relative to the frame start. */
+export function encodeFrame(jsons: readonly string[]): { frame: Buffer; jsonOffsets: FramedEvent[] } {
+  const encoded = jsons.map((j) => Buffer.from(j, 'utf8'));
+  const bodyLength = encoded.reduce((n, b) => n + 4 + b.length, 0);
+  const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + bodyLength);
+  frame.writeUInt32LE(FRAME_MAGIC, 0);
+  frame.writeUInt32LE(bodyLength, 4);
+  frame.writeUInt32LE(encoded.length, 12);
+  const jsonOffsets: FramedEvent[] = [];
+  let pos = FRAME_HEADER_BYTES;
+  for (const b of encoded) {
+    frame.writeUInt32LE(b.length, pos);
+    b.copy(frame, pos + 4);
+    jsonOffsets.push({ offset: pos + 4, length: b.length });
+    pos += 4 + b.length;
+  }
+  frame.writeUInt32LE(zlib.crc32(frame.subarray(12)), 8);
+  return { frame, jsonOffsets };
+}
+
+export type FrameParse =
+  | { kind: 'frame'; size: number; events: FramedEvent[] }
+  | { kind: 'need-more'; size: number }
+  | { kind: 'torn'; reason: string };
+
+/**
+ * Parses the frame at `pos` of `buf` (which holds file bytes from `bufFileOffset`). Asks for more
+ * bytes when the frame is longer than what is buffered and the file may still hold it.
+ */
+export function parseFrame(buf: Buffer, pos: number, bufFileOffset: number): FrameParse {
+  if (buf.length - pos < FRAME_HEADER_BYTES) return { kind: 'need-more', size: FRAME_HEADER_BYTES };
+  if (buf.readUInt32LE(pos) !== FRAME_MAGIC) return { kind: 'torn', reason: 'bad frame magic' };
+  const bodyLength = buf.readUInt32LE(pos + 4);
+  const size = FRAME_HEADER_BYTES + bodyLength;
+  if (buf.length - pos < size) return { kind: 'need-more', size };
+  const frame = buf.subarray(pos, pos + size);
+  if (zlib.crc32(frame.subarray(12)) !== frame.readUInt32LE(8)) return { kind: 'torn', reason: 'checksum mismatch' };
+  const count = frame.readUInt32LE(12);
+  const events: FramedEvent[] = [];
+  let p = FRAME_HEADER_BYTES;
+  for (let i = 0; i < count; i++) {
+    if (p + 4 > size) return { kind: 'torn', reason: 'event length past frame end' };
+    const length = frame.readUInt32LE(p);
+    if (p + 4 + length > size) return { kind: 'torn', reason: 'event past frame end' };
+    events.push({ offset: bufFileOffset + pos + p + 4, length });
+    p += 4 + length;
+  }
+  if (p !== size) return { kind: 'torn', reason: 'frame body length mismatch' };
+  return { kind: 'frame', size, events };
+}

@@ -1,0 +1,96 @@
+/**
+ * The memory adapter: the same behaviour as the file store without durability, for fast tests
+ * and throwaway servers.
+ */
+import { AlreadyExistsError, NotFoundError, UnavailableError } from '../core/errors.ts';
+import { effectiveTimeMs, storedEventJson, type RawEvent } from '../core/events.ts';
+import { checkAppend } from './append-checks.ts';
+import { EventIndex } from './event-index.ts';
+import { pageFromIndex } from './index-query.ts';
+import { SerialQueue } from './serial-queue.ts';
+import type { AppendOutcome, AppendRequest, DatabaseRecord, EventPage, EventQuery, EventStore, StorageHealth } from './types.ts';
+
+interface MemoryDatabase {
+  name: string;
+  createdAt: string;
+  index: EventIndex;
+  events: string[];
+  writes: SerialQueue;
+}
+
+export class MemoryEventStore implements EventStore {
+  readonly adapter = 'memory';
+  private readonly databases = new Map<string, MemoryDatabase>();
+  private closed = false;
+
+  async open(): Promise<void> {}
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.databases.values()].map((db) => db.writes.idle()));
+  }
+
+  async health(): Promise<StorageHealth> {
+    return this.closed ? { status: 'unavailable', message: 'closed' } : { status: 'connected' };
+  }
+
+  async listDatabases(): Promise<DatabaseRecord[]> {
+    return [...this.databases.values()].sort((a, b) => (a.name < b.name ? -1 : 1)).map(toRecord);
+  }
+
+  async getDatabase(name: string): Promise<DatabaseRecord | undefined> {
+    const db = this.databases.get(name);
+    return db && toRecord(db);
+  }
+
+  async createDatabase(name: string, createdAt: string): Promise<DatabaseRecord> {
+    if (this.databases.has(name)) throw new AlreadyExistsError(`database "${name}" already exists`, { name });
+    const db: MemoryDatabase = { name, createdAt, index: new EventIndex(), events: [], writes: new SerialQueue() };
+    this.databases.set(name, db);
+    return toRecord(db);
+  }
+
+  async deleteDatabase(name: string): Promise<boolean> {
+    return this.databases.delete(name);
+  }
+
+  async appendTransaction(database: string, request: AppendRequest): Promise<AppendOutcome> {
+    if (this.closed) throw new UnavailableError('the store is closed');
+    const db = this.require(database);
+    return db.writes.run(async () => {
+      const rejected = await checkAppend(db.index, request, [], async (rev) => readFrom(db, rev));
+      if (rejected) return rejected;
+      const firstRevision = db.index.head + 1;
+      request.events.forEach((event, i) => {
+        const revision = firstRevision + i;
+        db.events.push(storedEventJson(event, revision, request.recordedtime));
+        db.index.add(revision, { ...event, effectiveTimeMs: effectiveTimeMs(event, request.recordedtime) });
+      });
+      return { kind: 'appended', firstRevision, lastRevision: db.index.head };
+    });
+  }
+
+  async query(database: string, query: EventQuery): Promise<EventPage> {
+    const db = this.require(database);
+    return pageFromIndex(db.index, query, async (revisions) => revisions.map((rev) => readFrom(db, rev)!));
+  }
+
+  async readEvent(database: string, revision: number): Promise<RawEvent | undefined> {
+    return readFrom(this.require(database), revision);
+  }
+
+  private require(name: string): MemoryDatabase {
+    const db = this.databases.get(name);
+    if (!db) throw new NotFoundError(`database "${name}" does not exist`, { name });
+    return db;
+  }
+}
+
+function readFrom(db: MemoryDatabase, revision: number): RawEvent | undefined {
+  const json = Number.isSafeInteger(revision) && revision >= 1 ? db.events[revision - 1] : undefined;
+  return json === undefined ? undefined : { revision, json };
+}
+
+function toRecord(db: MemoryDatabase): DatabaseRecord {
+  return { name: db.name, created_at: db.createdAt, latest_revision: db.index.head, event_count: db.index.head };
+}

@@ -1,0 +1,89 @@
+/**
+ * The one storage interface. Adapters (memory, file, dynamodb) implement it and all pass the
+ * conformance suite in test/storage/conformance.ts. Storage knows events, selectors and
+ * revisions; it knows nothing of HTTP or of how constraints are phrased.
+ */
+import type { CloudEvent, RawEvent } from '../core/events.ts';
+import type { Selector } from '../core/selectors.ts';
+
+export interface DatabaseRecord {
+  name: string;
+  created_at: string;
+  latest_revision: number;
+  event_count: number;
+}
+
+/**
+ * A guard makes an append conditional: it fails if any event matching one of `scopes` was
+ * appended after `basis` (an `undefined` scope matches every event). This is how constraints
+ * checked at `basis` are made to still hold at the moment of the write.
+ */
+export interface AppendGuard {
+  basis: number;
+  scopes: Array<Selector | undefined>;
+}
+
+export interface AppendRequest {
+  events: CloudEvent[];
+  /** Shared by every event of the transaction. */
+  recordedtime: string;
+  guard?: AppendGuard;
+}
+
+export type AppendOutcome =
+  | { kind: 'appended'; firstRevision: number; lastRevision: number }
+  /**
+   * Some events' source + id are already stored: nothing was written. `existing[i]` is the stored
+   * event with the key of `events[i]`, or undefined where that event is new.
+   */
+  | { kind: 'duplicates'; existing: Array<RawEvent | undefined> }
+  /** An event in a guarded scope was appended after the basis; nothing was written. */
+  | { kind: 'guard_failed'; head: number };
+
+export interface EventQuery {
+  selector?: Selector;
+  /** Inclusive revision bounds. */
+  fromRevision?: number;
+  toRevision?: number;
+  /** Inclusive bounds on effective time (CloudEvents `time`, else recordedtime), epoch ms. */
+  fromTimeMs?: number;
+  toTimeMs?: number;
+  direction: 'forward' | 'backward';
+  limit: number;
+}
+
+export interface EventPage {
+  events: RawEvent[];
+  /** More events match beyond the limit (within the revision bounds). */
+  hasMore: boolean;
+}
+
+export interface StorageHealth {
+  status: 'connected' | 'unavailable';
+  message?: string;
+}
+
+export interface EventStore {
+  /** `file`, `memory` or `dynamodb`. */
+  readonly adapter: string;
+  open(): Promise<void>;
+  /** Waits for appends in flight, then releases files and connections. */
+  close(): Promise<void>;
+  health(): Promise<StorageHealth>;
+
+  listDatabases(): Promise<DatabaseRecord[]>;
+  getDatabase(name: string): Promise<DatabaseRecord | undefined>;
+  /** Throws AlreadyExistsError when the name is taken. */
+  createDatabase(name: string, createdAt: string): Promise<DatabaseRecord>;
+  /** Removes every trace of the database; false when it did not exist. */
+  deleteDatabase(name: string): Promise<boolean>;
+
+  /**
+   * Appends all events or none, with dense revisions following the database's latest one.
+   * Atomically with the write it checks the guard and that no event's source + id is stored.
+   * Throws NotFoundError when the database does not exist.
+   */
+  appendTransaction(database: string, request: AppendRequest): Promise<AppendOutcome>;
+  query(database: string, query: EventQuery): Promise<EventPage>;
+  readEvent(database: string, revision: number): Promise<RawEvent | undefined>;
+}
