@@ -59,6 +59,30 @@ export function parseStoredEvent(raw: RawEvent): StoredEvent {
 }
 
 /**
+ * Checks what the schema leaves open: an event carries its data one way at most, and does not
+ * claim the attributes the database assigns.
+ */
+export function assertEventSemantics(events: readonly CloudEvent[]): void {
+  events.forEach((event, index) => {
+    if (event.data !== undefined && event.data_base64 !== undefined) {
+      throw new InvalidArgumentError(`events[${index}] has both data and data_base64; send one`, {
+        index,
+        field: 'data_base64',
+      });
+    }
+    for (const attr of SERVER_ATTRIBUTES) {
+      if (attr in event) {
+        throw new InvalidArgumentError(`events[${index}].${attr} is assigned by the database and may not be sent`, {
+          index,
+          field: attr,
+        });
+      }
+    }
+  });
+  assertDistinctEventKeys(events);
+}
+
+/**
  * Checks one transaction beyond its schema: no two events may share source + id, since the
  * second could never be told apart from an idempotent retry of the first.
  */

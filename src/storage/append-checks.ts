@@ -41,9 +41,9 @@ export async function checkAppend(
   return anyDuplicate ? { kind: 'duplicates', existing } : undefined;
 }
 
-async function findByKey(
+export async function findByKey(
   index: EventIndex,
-  event: CloudEvent,
+  event: Pick<CloudEvent, 'source' | 'id'>,
   staged: readonly StagedEvent[],
   readIndexed: (revision: number) => Promise<RawEvent | undefined>,
 ): Promise<RawEvent | undefined> {

@@ -4,7 +4,7 @@
  */
 import { AlreadyExistsError, NotFoundError, UnavailableError } from '../core/errors.ts';
 import { effectiveTimeMs, storedEventJson, type RawEvent } from '../core/events.ts';
-import { checkAppend } from './append-checks.ts';
+import { checkAppend, findByKey } from './append-checks.ts';
 import { EventIndex } from './event-index.ts';
 import { pageFromIndex } from './index-query.ts';
 import { SerialQueue } from './serial-queue.ts';
@@ -73,6 +73,11 @@ export class MemoryEventStore implements EventStore {
   async query(database: string, query: EventQuery): Promise<EventPage> {
     const db = this.require(database);
     return pageFromIndex(db.index, query, async (revisions) => revisions.map((rev) => readFrom(db, rev)!));
+  }
+
+  async findByKeys(database: string, keys: ReadonlyArray<{ source: string; id: string }>): Promise<Array<RawEvent | undefined>> {
+    const db = this.require(database);
+    return Promise.all(keys.map((key) => findByKey(db.index, key, [], async (rev) => readFrom(db, rev))));
   }
 
   async readEvent(database: string, revision: number): Promise<RawEvent | undefined> {

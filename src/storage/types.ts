@@ -85,5 +85,7 @@ export interface EventStore {
    */
   appendTransaction(database: string, request: AppendRequest): Promise<AppendOutcome>;
   query(database: string, query: EventQuery): Promise<EventPage>;
+  /** The stored event with each given source + id, or undefined where there is none. */
+  findByKeys(database: string, keys: ReadonlyArray<{ source: string; id: string }>): Promise<Array<RawEvent | undefined>>;
   readEvent(database: string, revision: number): Promise<RawEvent | undefined>;
 }

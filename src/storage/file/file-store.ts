@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { AlreadyExistsError, InternalError, NotFoundError, UnavailableError } from '../../core/errors.ts';
 import { effectiveTimeMs, storedEventJson, type CloudEvent, type RawEvent } from '../../core/events.ts';
-import { checkAppend, type StagedEvent } from '../append-checks.ts';
+import { checkAppend, findByKey, type StagedEvent } from '../append-checks.ts';
 import { EventIndex } from '../event-index.ts';
 import { pageFromIndex } from '../index-query.ts';
 import type { AppendOutcome, AppendRequest, DatabaseRecord, EventPage, EventQuery, EventStore, StorageHealth } from '../types.ts';
@@ -209,6 +209,11 @@ export class FileEventStore implements EventStore {
   async query(database: string, query: EventQuery): Promise<EventPage> {
     const db = this.require(database);
     return pageFromIndex(db.index, query, (revisions) => db.read(revisions));
+  }
+
+  async findByKeys(database: string, keys: ReadonlyArray<{ source: string; id: string }>): Promise<Array<RawEvent | undefined>> {
+    const db = this.require(database);
+    return Promise.all(keys.map((key) => findByKey(db.index, key, [], async (rev) => (await db.read([rev]))[0])));
   }
 
   async readEvent(database: string, revision: number): Promise<RawEvent | undefined> {

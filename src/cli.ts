@@ -1,0 +1,44 @@
+#!/usr/bin/env -S npx tsx
+/**
+ * `factum` / `npm start`: runs the server. Flags override environment variables.
+ */
+import { Command, Option } from 'commander';
+import { pino } from 'pino';
+import { resolveConfig, STORAGE_ADAPTERS, type ConfigFlags } from './config.ts';
+import { FactumError } from './core/errors.ts';
+import { startServer, VERSION } from './server.ts';
+
+const program = new Command()
+  .name('factum')
+  .description('Factum event-sourcing database server')
+  .version(VERSION)
+  .addOption(new Option('--host <host>', 'address to listen on (env FACTUM_HOST)').default(undefined, '127.0.0.1'))
+  .addOption(new Option('-p, --port <port>', 'port to listen on (env PORT)').default(undefined, '8080'))
+  .addOption(new Option('--storage <adapter>', 'storage adapter (env FACTUM_STORAGE)').choices(STORAGE_ADAPTERS).default(undefined, 'file'))
+  .addOption(new Option('--data-dir <dir>', 'where the file store keeps its data (env FACTUM_DATA_DIR)').default(undefined, './data'))
+  .addOption(new Option('--log-level <level>', 'trace, debug, info, warn, error or silent (env FACTUM_LOG_LEVEL)').default(undefined, 'info'))
+  .addOption(new Option('--max-body-bytes <n>', 'largest accepted request body (env FACTUM_MAX_BODY_BYTES)').default(undefined, '16 MiB'));
+
+program.parse();
+const flags = program.opts<ConfigFlags>();
+
+try {
+  const config = resolveConfig(flags);
+  const logger = pino({ level: config.logLevel });
+  const server = await startServer(config, logger);
+  const shutdown = (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    server.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+} catch (error) {
+  console.error(`factum: ${error instanceof FactumError || error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+}

@@ -1,0 +1,161 @@
+/**
+ * openapi.yaml is the only place request schemas live. This module loads it once and compiles,
+ * per operation, validators for the request body (by content type) and for path and query
+ * parameters.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+import { parse } from 'yaml';
+
+// ajv-formats is CommonJS; its default export arrives wrapped under NodeNext resolution.
+type AddFormats = (ajv: Ajv2020) => unknown;
+const addFormats: AddFormats =
+  (addFormatsModule as unknown as { default?: AddFormats }).default ?? (addFormatsModule as unknown as AddFormats);
+
+export const OPENAPI_PATH = fileURLToPath(new URL('../../openapi.yaml', import.meta.url));
+export const openapiText = readFileSync(OPENAPI_PATH, 'utf8');
+
+interface Parameter {
+  name: string;
+  in: 'path' | 'query' | 'header';
+  required?: boolean;
+  schema: unknown;
+  $ref?: string;
+}
+
+interface Operation {
+  operationId: string;
+  parameters?: Parameter[];
+  requestBody?: { required?: boolean; content: Record<string, { schema: unknown }> };
+}
+
+export interface OperationValidators {
+  /** Validators for the body by media type. */
+  body: Map<string, ValidateFunction>;
+  bodyRequired: boolean;
+  params: ValidateFunction | undefined;
+  query: ValidateFunction | undefined;
+}
+
+const document = parse(openapiText) as {
+  paths: Record<string, Record<string, Operation> & { parameters?: Parameter[] }>;
+  components: { parameters: Record<string, Parameter> };
+};
+
+function newAjv(options: { coerceTypes: boolean }) {
+  const ajv = new Ajv2020({ allErrors: false, strict: false, verbose: true, useDefaults: true, coerceTypes: options.coerceTypes });
+  addFormats(ajv);
+  ajv.addSchema(document as object, 'openapi.yaml');
+  return ajv;
+}
+
+// Bodies are JSON and must already have the right types; parameters arrive as strings.
+const bodyAjv = newAjv({ coerceTypes: false });
+const paramAjv = newAjv({ coerceTypes: true });
+
+/** Rewrites `#/components/...` refs so they resolve inside the added document. */
+function rooted(schema: unknown): unknown {
+  return JSON.parse(JSON.stringify(schema), (key, value: unknown) =>
+    key === '$ref' && typeof value === 'string' && value.startsWith('#/') ? `openapi.yaml${value}` : value,
+  );
+}
+
+function resolveParameter(p: Parameter): Parameter {
+  if (!p.$ref) return p;
+  const name = p.$ref.replace('#/components/parameters/', '');
+  return document.components.parameters[name]!;
+}
+
+function parametersSchema(params: Parameter[], location: 'path' | 'query'): object | undefined {
+  const relevant = params.filter((p) => p.in === location);
+  if (relevant.length === 0) return undefined;
+  return {
+    type: 'object',
+    properties: Object.fromEntries(relevant.map((p) => [p.name, rooted(p.schema)])),
+    required: relevant.filter((p) => p.required).map((p) => p.name),
+  };
+}
+
+function compileOperations(): Map<string, OperationValidators> {
+  const operations = new Map<string, OperationValidators>();
+  for (const pathItem of Object.values(document.paths)) {
+    const shared = (pathItem.parameters ?? []).map(resolveParameter);
+    for (const [method, operation] of Object.entries(pathItem)) {
+      if (method === 'parameters' || !operation || typeof operation !== 'object' || !('operationId' in operation)) continue;
+      const op = operation as Operation;
+      const params = [...shared, ...(op.parameters ?? []).map(resolveParameter)];
+      const pathSchema = parametersSchema(params, 'path');
+      const querySchema = parametersSchema(params, 'query');
+      const body = new Map<string, ValidateFunction>();
+      for (const [mediaType, media] of Object.entries(op.requestBody?.content ?? {})) {
+        body.set(mediaType, bodyAjv.compile(rooted(media.schema) as object));
+      }
+      operations.set(op.operationId, {
+        body,
+        bodyRequired: op.requestBody?.required ?? false,
+        params: pathSchema && paramAjv.compile(pathSchema),
+        query: querySchema && paramAjv.compile(querySchema),
+      });
+    }
+  }
+  return operations;
+}
+
+export const operations = compileOperations();
+
+/** Compiles one named schema of components/schemas, for checks outside a request. */
+export function componentValidator(name: string): ValidateFunction {
+  return bodyAjv.compile({ $ref: `openapi.yaml#/components/schemas/${name}` });
+}
+
+/**
+ * Describes the first schema error in request terms: `/events/2/time` becomes `events[2].time`,
+ * and the event index is given separately for transactions.
+ */
+export function describeSchemaError(error: ErrorObject, root: string): { message: string; details: Record<string, unknown> } {
+  const segments = error.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  if (error.keyword === 'required') segments.push(String(error.params.missingProperty));
+  if (error.keyword === 'additionalProperties') segments.push(String(error.params.additionalProperty));
+  // A bad attribute name is reported on the object, naming the property separately.
+  const badName = (error as ErrorObject & { propertyName?: string }).propertyName;
+  if (badName !== undefined) segments.push(badName);
+  let field = root;
+  for (const s of segments) field = /^\d+$/.test(s) ? `${field}[${s}]` : field ? `${field}.${s}` : s;
+  const details: Record<string, unknown> = { field: field || root || '(body)' };
+  const eventIndex = segments[0] === 'events' && /^\d+$/.test(segments[1] ?? '') ? Number(segments[1]) : root === '' && /^\d+$/.test(segments[0] ?? '') ? Number(segments[0]) : undefined;
+  if (eventIndex !== undefined) details.index = eventIndex;
+  let reason: string;
+  switch (badName !== undefined ? 'propertyNames' : error.keyword) {
+    case 'required':
+      reason = 'is required';
+      break;
+    case 'additionalProperties':
+      reason = 'is not allowed here';
+      break;
+    case 'propertyNames':
+      reason = 'is not a valid attribute name (lowercase letters and digits only)';
+      break;
+    case 'const':
+      reason = `must be ${JSON.stringify(error.params.allowedValue)}`;
+      break;
+    case 'enum':
+      reason = `must be one of ${(error.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+      break;
+    case 'pattern': {
+      // Patterns are unreadable to users; the schema's description says the rule in words.
+      const description = (error.parentSchema as { description?: string } | undefined)?.description;
+      reason = description ? `is invalid: ${description}` : `must match ${String(error.params.pattern)}`;
+      if (typeof error.data === 'string') details.value = error.data.slice(0, 100);
+      break;
+    }
+    case 'oneOf':
+    case 'anyOf':
+      reason = 'does not match any allowed form';
+      break;
+    default:
+      reason = error.message ?? 'is invalid';
+  }
+  return { message: `${details.field} ${reason}`, details: { ...details, reason: error.keyword } };
+}

@@ -1,0 +1,45 @@
+/** Request validation middleware, from openapi.yaml. */
+import type { RequestHandler } from 'express';
+import { InvalidArgumentError } from '../core/errors.ts';
+import { describeSchemaError, operations } from './openapi.ts';
+
+declare module 'express-serve-static-core' {
+  interface Locals {
+    /** Validated (and type-coerced) path and query parameters. */
+    params: Record<string, unknown>;
+    query: Record<string, unknown>;
+  }
+}
+
+export function validate(operationId: string): RequestHandler {
+  const op = operations.get(operationId);
+  if (!op) throw new Error(`openapi.yaml has no operation ${operationId}`);
+  return (req, res, next) => {
+    const params: Record<string, unknown> = { ...req.params };
+    if (op.params && !op.params(params)) return next(invalid(op.params.errors![0]!, ''));
+    const query: Record<string, unknown> = { ...(req.query as Record<string, unknown>) };
+    if (op.query && !op.query(query)) return next(invalid(op.query.errors![0]!, ''));
+    res.locals.params = params;
+    res.locals.query = query;
+
+    if (op.body.size > 0) {
+      const mediaType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+      const validator = op.body.get(mediaType);
+      if (!validator) {
+        return next(
+          new InvalidArgumentError(`Content-Type must be ${[...op.body.keys()].join(' or ')}`, {
+            field: 'content-type',
+            value: mediaType || null,
+          }),
+        );
+      }
+      if (!validator(req.body)) return next(invalid(validator.errors![0]!, ''));
+    }
+    next();
+  };
+}
+
+function invalid(error: Parameters<typeof describeSchemaError>[0], root: string): InvalidArgumentError {
+  const { message, details } = describeSchemaError(error, root);
+  return new InvalidArgumentError(message, details);
+}

@@ -1,0 +1,58 @@
+/**
+ * Starting and stopping a Factum server: open storage, serve HTTP, and on shutdown stop
+ * accepting, let requests in flight (appends included) finish, then close storage.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { pino, type Logger } from 'pino';
+import type { FactumConfig } from './config.ts';
+import { createApp } from './http/app.ts';
+import { createStore } from './storage/create-store.ts';
+import type { FactumContext } from './usecases/context.ts';
+
+export const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+export interface RunningServer {
+  url: string;
+  ctx: FactumContext;
+  logger: Logger;
+  close(): Promise<void>;
+}
+
+export async function startServer(config: FactumConfig, logger: Logger = pino({ level: config.logLevel })): Promise<RunningServer> {
+  const store = createStore(config);
+  await store.open();
+  const ctx: FactumContext = { store, now: () => new Date() };
+  const app = createApp(ctx, { logger, version: VERSION, maxBodyBytes: config.maxBodyBytes });
+  const server = createServer(app);
+  await listen(server, config.port, config.host);
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  logger.info({ url, storage: store.adapter, dataDir: config.storage === 'file' ? config.dataDir : undefined, version: VERSION }, 'factum listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    ctx,
+    logger,
+    close: () =>
+      (closing ??= (async () => {
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        await stopped;
+        await store.close();
+        logger.info('factum stopped');
+      })()),
+  };
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,13 @@
+import type { FactumConfig } from '../config.ts';
+import { FileEventStore } from './file/file-store.ts';
+import { MemoryEventStore } from './memory.ts';
+import type { EventStore } from './types.ts';
+
+export function createStore(config: FactumConfig): EventStore {
+  switch (config.storage) {
+    case 'file':
+      return new FileEventStore({ dataDir: config.dataDir });
+    case 'memory':
+      return new MemoryEventStore();
+  }
+}
