@@ -137,6 +137,8 @@ export function describeEventStoreConformance(adapterName: string, makeFixture: 
         expect(outcome.existing[1]!.revision).toBe(1);
         expect(JSON.parse(outcome.existing[1]!.json)).toMatchObject({ id: a.id, source: a.source, subject: 'x' });
         expect(await store.getDatabase('db')).toMatchObject({ latest_revision: 1 });
+        const found = await store.findByKeys('db', [a, fresh, { source: 'orders', id: 'never' }]);
+        expect(found.map((f) => f?.revision)).toEqual([1, undefined, undefined]);
         // Same id from another source is a different event.
         appended(await append('db', [{ ...a, source: 'elsewhere' }]));
       });
