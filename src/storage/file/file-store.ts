@@ -26,7 +26,10 @@ import { acquireDirectoryLock, fsyncDirectory, type DirectoryLock } from './fs-u
 
 const LOG_FILE = 'events.log';
 const META_FILE = 'database.json';
-/** Frames written by one group commit at most; later requests wait for the next round. */
+/**
+ * Bytes one group commit starts no further transaction after; a write is at most this plus one
+ * transaction (itself bounded by the request size limit).
+ */
 const MAX_GROUP_BYTES = 64 * 1024 * 1024;
 const RECOVERY_CHUNK_BYTES = 8 * 1024 * 1024;
 
@@ -245,13 +248,7 @@ export class FileEventStore implements EventStore {
 
   /** One round of group commit: check, write and sync every waiting request, then publish. */
   private async groupCommit(db: FileDatabase): Promise<void> {
-    const batch: PendingAppend[] = [];
-    let batchBytes = 0;
-    while (db.pending.length > 0 && batchBytes < MAX_GROUP_BYTES) {
-      const item = db.pending.shift()!;
-      batch.push(item);
-      batchBytes += item.request.events.length * 256;
-    }
+    const batch = db.pending.splice(0, db.pending.length);
     if (db.deleted) {
       for (const item of batch) item.reject(new NotFoundError(`database "${db.name}" does not exist`, { name: db.name }));
       return;
@@ -262,7 +259,12 @@ export class FileEventStore implements EventStore {
     const placements: Array<{ revision: number; offset: number; length: number }> = [];
     const outcomes: Array<AppendOutcome | Error> = [];
     let writeAt = db.size;
-    for (const item of batch) {
+    for (const [n, item] of batch.entries()) {
+      // Bound one write (and so what a crash can tear); the rest waits for the next round.
+      if (writeAt - db.size >= MAX_GROUP_BYTES) {
+        db.pending.unshift(...batch.splice(n));
+        break;
+      }
       try {
         const rejected = await checkAppend(db.index, item.request, staged, async (rev) => (await db.read([rev]))[0]);
         if (rejected) {
