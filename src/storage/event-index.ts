@@ -7,7 +7,6 @@
  * list its selector allows and checks the rest per revision, so its cost follows the number of
  * matching events rather than the size of the database.
  */
-import { zlib } from './node-zlib.ts';
 import type { Selector, SelectorAttr } from '../core/selectors.ts';
 
 class GrowableUint32 {
@@ -15,14 +14,11 @@ class GrowableUint32 {
   length = 0;
   push(v: number): void {
     if (this.length === this.buf.length) {
-      const next = new Uint32Array(this.buf.length * 2);
+      const next = new Uint32Array(Math.max(16, this.buf.length * 2));
       next.set(this.buf);
       this.buf = next;
     }
     this.buf[this.length++] = v;
-  }
-  truncate(length: number): void {
-    this.length = Math.min(this.length, length);
   }
   /** First position whose value is ≥ v. */
   lowerBound(v: number): number {
@@ -42,14 +38,11 @@ class GrowableFloat64 {
   length = 0;
   push(v: number): void {
     if (this.length === this.buf.length) {
-      const next = new Float64Array(this.buf.length * 2);
+      const next = new Float64Array(Math.max(16, this.buf.length * 2));
       next.set(this.buf);
       this.buf = next;
     }
     this.buf[this.length++] = v;
-  }
-  truncate(length: number): void {
-    this.length = Math.min(this.length, length);
   }
 }
 
@@ -93,6 +86,16 @@ export interface IndexedEvent {
 /** A source of candidate revisions in one direction, within inclusive bounds. */
 type Cursor = () => number | undefined;
 
+export interface IndexState {
+  head: number;
+  /** Distinct values per attribute; a value's dictionary id is its position + 1. */
+  values: Record<SelectorAttr, string[]>;
+  /** Per revision (index revision - 1): dictionary ids, 0 for absent. */
+  attrIds: Record<SelectorAttr, Uint32Array>;
+  times: Float64Array;
+  keyHashes: Uint32Array;
+}
+
 export interface IndexScan {
   selector?: Selector;
   fromRevision: number;
@@ -115,11 +118,14 @@ export class EventIndex {
   };
   private readonly times = new GrowableFloat64();
   /**
-   * source + id → revision, keyed by a 53-bit hash rather than the string to keep memory per
-   * event small. Collisions are possible, so a hit is only a candidate: callers compare the
-   * stored event's source and id before treating it as a duplicate.
+   * source + id → revision, keyed by a 30-bit hash rather than the string to keep memory per
+   * event small (and keys small integers, which maps store cheaply). Collisions are possible, so
+   * a hit is only a candidate: callers compare the stored event's source and id before treating
+   * it as a duplicate.
    */
   private readonly keyHashes = new Map<number, number | number[]>();
+  /** Each revision's key hash, so a snapshot can rebuild `keyHashes` without the events. */
+  private readonly keyHashByRevision = new GrowableUint32();
 
   /** The latest revision indexed; revisions are dense from 1. */
   get head(): number {
@@ -133,10 +139,60 @@ export class EventIndex {
     this.attrIds.subject.push(this.dicts.subject.add(event.subject, revision));
     this.times.push(event.effectiveTimeMs);
     const h = keyHash(event.source, event.id);
+    this.keyHashByRevision.push(h);
+    this.rememberKey(h, revision);
+  }
+
+  private rememberKey(h: number, revision: number): void {
     const prev = this.keyHashes.get(h);
     if (prev === undefined) this.keyHashes.set(h, revision);
     else if (typeof prev === 'number') this.keyHashes.set(h, [prev, revision]);
     else prev.push(revision);
+  }
+
+  /**
+   * The index as plain arrays (views, not copies: entries below `head` never change), for
+   * persisting. Dictionary value lists are copied since they keep growing.
+   */
+  exportState(): IndexState {
+    const head = this.head;
+    const attrs = ['stream', 'event_type', 'subject'] as const;
+    return {
+      head,
+      values: Object.fromEntries(attrs.map((a) => [a, this.dicts[a].values.slice(1)])) as IndexState['values'],
+      attrIds: Object.fromEntries(attrs.map((a) => [a, this.attrIds[a].buf.subarray(0, head)])) as IndexState['attrIds'],
+      times: this.times.buf.subarray(0, head),
+      keyHashes: this.keyHashByRevision.buf.subarray(0, head),
+    };
+  }
+
+  static fromState(state: IndexState): EventIndex {
+    const index = new EventIndex();
+    for (const attr of ['stream', 'event_type', 'subject'] as const) {
+      const dict = index.dicts[attr];
+      for (const value of state.values[attr]) {
+        dict.ids.set(value, dict.values.length);
+        dict.values.push(value);
+        dict.postings.push(new GrowableUint32());
+      }
+      const ids = state.attrIds[attr];
+      index.attrIds[attr].buf = Uint32Array.from(ids);
+      index.attrIds[attr].length = ids.length;
+      // Size each posting list exactly, so a restored index carries no growth slack.
+      const counts = new Uint32Array(dict.values.length);
+      for (let i = 0; i < ids.length; i++) {
+        if (ids[i]! >= counts.length) throw new Error(`index state names unknown ${attr} value ${ids[i]}`);
+        counts[ids[i]!]!++;
+      }
+      dict.postings.forEach((posting, id) => (posting.buf = new Uint32Array(counts[id]!)));
+      for (let i = 0; i < ids.length; i++) dict.postings[ids[i]!]!.push(i + 1);
+    }
+    index.times.buf = Float64Array.from(state.times);
+    index.times.length = state.head;
+    index.keyHashByRevision.buf = Uint32Array.from(state.keyHashes);
+    index.keyHashByRevision.length = state.head;
+    for (let i = 0; i < state.head; i++) index.rememberKey(state.keyHashes[i]!, i + 1);
+    return index;
   }
 
   /** Revisions that may hold an event with this source and id (hash candidates). */
@@ -300,13 +356,11 @@ function mergeCursors(cursors: Cursor[], forward: boolean): Cursor {
   };
 }
 
-/** A 53-bit hash of source + id: two independent 32-bit hashes, one of them cut to 21 bits. */
+/** FNV-1a over source, a separator and id, cut to 30 bits. */
 function keyHash(source: string, id: string): number {
-  const key = `${source}\u0000${id}`;
-  let fnv = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) {
-    fnv ^= key.charCodeAt(i);
-    fnv = Math.imul(fnv, 0x01000193);
-  }
-  return zlib.crc32(key) * 0x200000 + ((fnv >>> 0) & 0x1fffff);
+  let h = 0x811c9dc5;
+  for (let i = 0; i < source.length; i++) h = Math.imul(h ^ source.charCodeAt(i), 0x01000193);
+  h = Math.imul(h ^ 0xffff, 0x01000193);
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
+  return (h >>> 2) & 0x3fffffff;
 }

@@ -53,7 +53,8 @@ describe('file store recovery', () => {
   });
 
   it('refuses to start on damage before the tail rather than cut acknowledged data', async () => {
-    // Corrupt the first frame, then add many whole frames after it.
+    // Without a snapshot the whole log is read. Corrupt the first frame, then add many whole frames after it.
+    await rm(join(dataDir, 'databases', 'db', 'index.snapshot'));
     const handle = await open(logPath, 'r+');
     await handle.write(Buffer.from([0x00]), 0, 1, 20);
     await handle.close();
@@ -61,6 +62,35 @@ describe('file store recovery', () => {
     await appendFile(logPath, Buffer.concat(many));
     const store = new FileEventStore({ dataDir });
     await expect(store.open()).rejects.toThrow(/damaged at byte 0/);
+  });
+
+  it('restarts from the index snapshot, and rebuilds from the log when the snapshot cannot be trusted', async () => {
+    const snapshotPath = join(dataDir, 'databases', 'db', 'index.snapshot');
+    expect((await stat(snapshotPath)).size).toBeGreaterThan(0);
+    const expectSame = async () => {
+      const store = await reopen();
+      const page = await store.query('db', { selector: { type: 'equals', attr: 'stream', value: 'src' }, direction: 'backward', limit: 10 });
+      expect(page.events.map((e) => JSON.parse(e.json).id)).toEqual(['c', 'b', 'a']);
+      expect((await store.appendTransaction('db', { events: [event('a')], recordedtime: T0 })).kind).toBe('duplicates');
+      await store.close();
+    };
+    await expectSame();
+    // A damaged snapshot is ignored.
+    const bytes = await readFile(snapshotPath);
+    bytes[bytes.length - 1] ^= 0xff;
+    await writeFile(snapshotPath, bytes);
+    await expectSame();
+    // A snapshot that claims more log than there is (the log was replaced) is ignored too.
+    const store = await reopen();
+    await store.appendTransaction('db', { events: [event('d')], recordedtime: T0 });
+    await store.close();
+    const bigSnapshot = await readFile(snapshotPath);
+    const logBytes = await readFile(logPath);
+    await writeFile(logPath, logBytes.subarray(0, (await stat(logPath)).size - 1));
+    await writeFile(snapshotPath, bigSnapshot);
+    const cut = await reopen();
+    expect(await cut.getDatabase('db')).toMatchObject({ latest_revision: 3 });
+    await cut.close();
   });
 
   it('lets only one process own a data directory, and takes over the lock of a dead one', async () => {

@@ -23,9 +23,13 @@ import { pageFromIndex } from '../index-query.ts';
 import type { AppendOutcome, AppendRequest, DatabaseRecord, EventPage, EventQuery, EventStore, StorageHealth } from '../types.ts';
 import { encodeFrame, parseFrame } from './log-format.ts';
 import { acquireDirectoryLock, fsyncDirectory, type DirectoryLock } from './fs-util.ts';
+import { readSnapshot, writeSnapshot } from './index-snapshot.ts';
 
 const LOG_FILE = 'events.log';
 const META_FILE = 'database.json';
+const SNAPSHOT_FILE = 'index.snapshot';
+/** Log growth after which the index is snapshotted again, bounding the scan after a crash. */
+const SNAPSHOT_EVERY_BYTES = 64 * 1024 * 1024;
 /**
  * Bytes one group commit starts no further transaction after; a write is at most this plus one
  * transaction (itself bounded by the request size limit).
@@ -40,7 +44,7 @@ interface PendingAppend {
 }
 
 class FileDatabase {
-  readonly index = new EventIndex();
+  index = new EventIndex();
   /** Where each event's JSON sits in the log, by revision - 1. */
   offsets: Float64Array = new Float64Array(1024);
   lengths: Uint32Array = new Uint32Array(1024);
@@ -48,6 +52,9 @@ class FileDatabase {
   pending: PendingAppend[] = [];
   writing: Promise<void> | undefined;
   deleted = false;
+  /** Log size covered by the newest index snapshot on disk, and a snapshot write under way. */
+  snapshotLogSize = 0;
+  snapshotting: Promise<void> | undefined;
 
   constructor(
     readonly name: string,
@@ -63,15 +70,34 @@ class FileDatabase {
   place(revision: number, offset: number, length: number): void {
     const i = revision - 1;
     if (i >= this.offsets.length) {
-      const offsets = new Float64Array(this.offsets.length * 2);
+      const offsets = new Float64Array(Math.max(1024, this.offsets.length * 2));
       offsets.set(this.offsets);
       this.offsets = offsets;
-      const lengths = new Uint32Array(this.lengths.length * 2);
+      const lengths = new Uint32Array(Math.max(1024, this.lengths.length * 2));
       lengths.set(this.lengths);
       this.lengths = lengths;
     }
     this.offsets[i] = offset;
     this.lengths[i] = length;
+  }
+
+  /**
+   * Persists the index so the next start reads only the log written after it. Runs in the
+   * background; a failure only means the next start scans more of the log.
+   */
+  snapshot(): Promise<void> {
+    if (this.snapshotting || this.deleted || this.size === this.snapshotLogSize) return this.snapshotting ?? Promise.resolve();
+    const logSize = this.size;
+    const content = { index: this.index.exportState(), offsets: this.offsets, lengths: this.lengths, logSize };
+    this.snapshotting = writeSnapshot(join(this.dir, SNAPSHOT_FILE), content)
+      .then(() => {
+        this.snapshotLogSize = logSize;
+      })
+      .catch((error: Error) => process.emitWarning(`database "${this.name}": index snapshot not written: ${error.message}`))
+      .finally(() => {
+        this.snapshotting = undefined;
+      });
+    return this.snapshotting;
   }
 
   /** Reads events by revision, coalescing neighbours in the log into one read. */
@@ -146,6 +172,8 @@ export class FileEventStore implements EventStore {
     await this.catalog;
     for (const db of this.databases.values()) {
       while (db.writing) await db.writing;
+      await db.snapshotting;
+      await db.snapshot();
       await db.log.close();
     }
     this.databases.clear();
@@ -190,6 +218,7 @@ export class FileEventStore implements EventStore {
       db.deleted = true;
       this.databases.delete(name);
       while (db.writing) await db.writing;
+      await db.snapshotting;
       await db.log.close();
       // One rename takes the database out of sight; removing the files can then fail harmlessly.
       const doomed = join(this.dataDir, 'trash', `${name}.${randomBytes(6).toString('hex')}`);
@@ -307,6 +336,7 @@ export class FileEventStore implements EventStore {
       }
       for (const p of placements) db.place(p.revision, p.offset, p.length);
       db.size = writeAt;
+      if (db.size - db.snapshotLogSize >= SNAPSHOT_EVERY_BYTES) void db.snapshot();
     }
     batch.forEach((item, i) => {
       const outcome = outcomes[i]!;
@@ -316,25 +346,49 @@ export class FileEventStore implements EventStore {
   }
 }
 
-/** Rebuilds a database's index from its log and cuts off a torn tail. */
+/**
+ * Loads the index snapshot if it fits the log: it must not claim more log than there is, and the
+ * event it says is last must be where it says, with that revision.
+ */
+async function loadSnapshot(db: FileDatabase, fileSize: number): Promise<number> {
+  const snap = await readSnapshot(join(db.dir, SNAPSHOT_FILE));
+  if (!snap || snap.logSize > fileSize || snap.index.head === 0) return 0;
+  const last = snap.index.head - 1;
+  const probe = Buffer.alloc(snap.lengths[last]!);
+  await db.log.read(probe, 0, probe.length, snap.offsets[last]!);
+  try {
+    if ((JSON.parse(probe.toString('utf8')) as { revision?: number }).revision !== snap.index.head) return 0;
+  } catch {
+    return 0;
+  }
+  db.index = EventIndex.fromState(snap.index);
+  db.offsets = snap.offsets;
+  db.lengths = snap.lengths;
+  db.snapshotLogSize = snap.logSize;
+  return snap.logSize;
+}
+
+/** Rebuilds a database's index from its snapshot and log, and cuts off a torn tail. */
 async function recover(db: FileDatabase): Promise<void> {
   const { size: fileSize } = await db.log.stat();
+  const start = await loadSnapshot(db, fileSize);
   let buf = Buffer.alloc(0);
-  let bufStart = 0; // file offset of buf[0]
+  let bufStart = start; // file offset of buf[0]
   let pos = 0; // parse position within buf
-  let good = 0; // file offset after the last whole frame
+  let good = start; // file offset after the last whole frame
   let tornReason: string | undefined;
   for (;;) {
     const parsed = parseFrame(buf, pos, bufStart);
     if (parsed.kind === 'frame') {
       for (const e of parsed.events) {
         const json = buf.toString('utf8', e.offset - bufStart, e.offset - bufStart + e.length);
-        const stored = JSON.parse(json) as CloudEvent & { revision: number; recordedtime: string };
+        const stored = JSON.parse(json) as CloudEvent & { revision: number; recordedtime: string; effectiveTimeMs: number };
         const revision = db.index.head + 1;
         if (stored.revision !== revision) {
           throw new InternalError(`database "${db.name}": log holds revision ${stored.revision} where ${revision} was expected`);
         }
-        db.index.add(revision, { ...stored, effectiveTimeMs: effectiveTimeMs(stored, stored.recordedtime) });
+        stored.effectiveTimeMs = effectiveTimeMs(stored, stored.recordedtime);
+        db.index.add(revision, stored);
         db.place(revision, e.offset, e.length);
       }
       pos += parsed.size;

@@ -1,0 +1,121 @@
+/**
+ * Building event items, and the size limits DynamoDB puts on them, checked before any write.
+ */
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { InvalidArgumentError, PayloadTooLargeError } from '../../core/errors.ts';
+import { effectiveTimeMs, storedEventJson, type CloudEvent } from '../../core/events.ts';
+import { A, eventKeySk, eventSk, indexKey } from './keys.ts';
+
+export type Item = Record<string, AttributeValue>;
+
+/**
+ * Events per transaction. A DynamoDB transaction holds at most 100 actions, and each event costs
+ * two: its event item and its source + id uniqueness item. With the head update that leaves 49
+ * events (99 actions), keeping one action spare.
+ */
+export const MAX_EVENTS_PER_TRANSACTION = 49;
+
+/** DynamoDB's limit on one item: 400 KB, counting attribute names and values. */
+export const MAX_ITEM_BYTES = 400 * 1024;
+
+/**
+ * DynamoDB refuses transactions whose items add up to more than 4 MB. The head update and the
+ * service's own accounting take a little, so the events get a budget slightly below that.
+ */
+export const MAX_TRANSACTION_BYTES = 4 * 1024 * 1024;
+const TRANSACTION_HEADROOM_BYTES = 16 * 1024;
+
+/**
+ * The size DynamoDB charges for an item (names plus values). Numbers are counted at their
+ * maximum of 21 bytes, so the estimate never falls short of DynamoDB's own.
+ */
+export function itemBytes(item: Item): number {
+  let total = 0;
+  for (const [name, value] of Object.entries(item)) total += Buffer.byteLength(name) + valueBytes(value);
+  return total;
+}
+
+function valueBytes(value: AttributeValue): number {
+  if (value.S !== undefined) return Buffer.byteLength(value.S);
+  if (value.N !== undefined) return 21;
+  if (value.B !== undefined) return value.B.byteLength;
+  if (value.BOOL !== undefined || value.NULL !== undefined) return 1;
+  if (value.L !== undefined) return 3 + value.L.reduce((n, v) => n + 1 + valueBytes(v), 0);
+  if (value.M !== undefined) return 3 + itemBytes(value.M);
+  if (value.SS !== undefined) return value.SS.reduce((n, s) => n + Buffer.byteLength(s), 0);
+  if (value.NS !== undefined) return value.NS.length * 21;
+  if (value.BS !== undefined) return value.BS.reduce((n, b) => n + b.byteLength, 0);
+  return 0;
+}
+
+export function num(value: AttributeValue | undefined): number {
+  return value?.N === undefined ? NaN : Number(value.N);
+}
+
+export interface EventItems {
+  event: Item;
+  key: Item;
+}
+
+export function eventItems(
+  dbId: string,
+  event: CloudEvent,
+  revision: number,
+  recordedtime: string,
+  committedAtMs: number,
+): EventItems {
+  const subject = typeof event.subject === 'string' ? event.subject : undefined;
+  const item: Item = {
+    [A.pk]: { S: dbId },
+    [A.sk]: { S: eventSk(revision) },
+    [A.revision]: { N: String(revision) },
+    [A.json]: { S: storedEventJson(event, revision, recordedtime) },
+    [A.source]: { S: event.source },
+    [A.type]: { S: event.type },
+    [A.committedAt]: { N: String(committedAtMs) },
+    [A.streamIndexKey]: { S: indexKey(dbId, event.source) },
+    [A.typeIndexKey]: { S: indexKey(dbId, event.type) },
+    [A.subjectIndexKey]: { S: indexKey(dbId, subject ?? null) },
+  };
+  if (subject !== undefined) item[A.subject] = { S: subject };
+  const effective = effectiveTimeMs(event, recordedtime);
+  // An unparseable time cannot be a DynamoDB number; leaving it out keeps the event outside every time range, as elsewhere.
+  if (Number.isFinite(effective)) item[A.effectiveTime] = { N: String(effective) };
+  return {
+    event: item,
+    key: { [A.pk]: { S: dbId }, [A.sk]: { S: eventKeySk(event.source, event.id) }, [A.revision]: { N: String(revision) } },
+  };
+}
+
+/**
+ * Refuses, before anything is written, a transaction DynamoDB could not take: too many events,
+ * an event too large for one item, or items adding up past the transaction limit. Sizes are
+ * measured on the items as they would be written (revisions count at their widest).
+ */
+export function assertWithinLimits(dbId: string, events: readonly CloudEvent[], recordedtime: string): void {
+  if (events.length > MAX_EVENTS_PER_TRANSACTION) {
+    throw new InvalidArgumentError(
+      `a transaction may hold at most ${MAX_EVENTS_PER_TRANSACTION} events with DynamoDB storage (each event takes two of the 100 actions a DynamoDB transaction allows); got ${events.length}`,
+      { field: 'events', limit: MAX_EVENTS_PER_TRANSACTION, count: events.length },
+    );
+  }
+  let total = 0;
+  events.forEach((event, index) => {
+    const { event: item, key } = eventItems(dbId, event, Number.MAX_SAFE_INTEGER, recordedtime, Date.now());
+    const bytes = itemBytes(item);
+    if (bytes > MAX_ITEM_BYTES) {
+      throw new PayloadTooLargeError(
+        `events[${index}] takes ${bytes} bytes as a DynamoDB item; an item may take at most 400 KB (${MAX_ITEM_BYTES} bytes), including the stored JSON and its indexed attributes`,
+        { index, size_bytes: bytes, limit_bytes: MAX_ITEM_BYTES },
+      );
+    }
+    total += bytes + itemBytes(key);
+  });
+  const budget = MAX_TRANSACTION_BYTES - TRANSACTION_HEADROOM_BYTES;
+  if (total > budget) {
+    throw new PayloadTooLargeError(
+      `the transaction's events take ${total} bytes as DynamoDB items; a DynamoDB transaction may carry at most 4 MB (${budget} bytes for events after the revision update)`,
+      { field: 'events', size_bytes: total, limit_bytes: budget },
+    );
+  }
+}

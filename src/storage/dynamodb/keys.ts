@@ -1,0 +1,105 @@
+/**
+ * The single-table key design of the DynamoDB adapter.
+ *
+ * Every item has a string partition key `pk` and a string sort key `sk`. Sort keys start with a
+ * type prefix, so new kinds of items can join a partition without touching the existing ones.
+ *
+ *   pk = "catalog"
+ *     sk = "db#<name>"          a database: name, created_at and `db`, the id of its current
+ *                               incarnation (the partition key of everything it holds)
+ *     sk = "trash#<db id>"      an incarnation whose items still await removal
+ *   pk = "<db id>" = "db#<name>#<random generation>"
+ *     sk = "head"               the latest revision: the one item every append updates, so it
+ *                               serializes writers
+ *     sk = "e#<revision>"       an event (revision zero-padded to 16 digits, so string order is
+ *                               revision order); carries the GSI keys below
+ *     sk = "k#<hash>"           source + id uniqueness: SHA-256 of the pair, holding the revision
+ *
+ * A database's items live under a partition key that is new for every incarnation: deleting a
+ * database removes its catalog entry and head in one transaction, after which nothing can reach
+ * or write the old partition, however long its removal takes.
+ *
+ * Three GSIs (by_stream, by_type, by_subject) map "<db id>|<encoded value>" + revision to events,
+ * for selective queries. GSIs are eventually consistent and are never used for append checks.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { SelectorAttr } from '../../core/selectors.ts';
+
+export const CATALOG_PK = 'catalog';
+export const DATABASE_SK_PREFIX = 'db#';
+export const TRASH_SK_PREFIX = 'trash#';
+export const HEAD_SK = 'head';
+export const EVENT_SK_PREFIX = 'e#';
+export const KEY_SK_PREFIX = 'k#';
+
+/** Wide enough for every safe integer, so revisions sort as strings. */
+const REVISION_DIGITS = 16;
+
+/** Attribute names, kept short because they count towards every item's size. */
+export const A = {
+  pk: 'pk',
+  sk: 'sk',
+  name: 'name',
+  createdAt: 'created_at',
+  db: 'db',
+  head: 'head',
+  revision: 'rev',
+  json: 'json',
+  source: 'src',
+  type: 'typ',
+  subject: 'sub',
+  effectiveTime: 't',
+  committedAt: 'c',
+  streamIndexKey: 'xs',
+  typeIndexKey: 'xt',
+  subjectIndexKey: 'xj',
+} as const;
+
+export interface IndexDefinition {
+  indexName: string;
+  keyAttribute: string;
+}
+
+export const INDEXES: Record<SelectorAttr, IndexDefinition> = {
+  stream: { indexName: 'by_stream', keyAttribute: A.streamIndexKey },
+  event_type: { indexName: 'by_type', keyAttribute: A.typeIndexKey },
+  subject: { indexName: 'by_subject', keyAttribute: A.subjectIndexKey },
+};
+
+/** What the GSIs carry beyond their keys: enough to filter candidates without reading events. */
+export const INDEX_PROJECTED_ATTRIBUTES = [A.source, A.type, A.subject, A.effectiveTime];
+
+export function databaseSk(name: string): string {
+  return `${DATABASE_SK_PREFIX}${name}`;
+}
+
+export function trashSk(dbId: string): string {
+  return `${TRASH_SK_PREFIX}${dbId}`;
+}
+
+export function newDatabaseId(name: string): string {
+  return `db#${name}#${randomBytes(8).toString('hex')}`;
+}
+
+export function eventSk(revision: number): string {
+  return `${EVENT_SK_PREFIX}${String(revision).padStart(REVISION_DIGITS, '0')}`;
+}
+
+/** The hash keeps the sort key short and fixed in size whatever the length of source and id. */
+export function eventKeySk(source: string, id: string): string {
+  return `${KEY_SK_PREFIX}${createHash('sha256').update(JSON.stringify([source, id])).digest('base64url')}`;
+}
+
+/**
+ * Values longer than this are indexed by their hash: GSI partition keys are limited to 2048 bytes
+ * and sources or subjects are not bounded. Candidates are always re-checked against the event's
+ * own attributes, so a hashed key only ever costs a comparison.
+ */
+const MAX_INLINE_INDEX_VALUE_BYTES = 1024;
+
+/** The GSI partition key of an attribute value in one database incarnation; null = no subject. */
+export function indexKey(dbId: string, value: string | null | undefined): string {
+  if (value === null || value === undefined) return `${dbId}|!`;
+  if (Buffer.byteLength(value) <= MAX_INLINE_INDEX_VALUE_BYTES) return `${dbId}|=${value}`;
+  return `${dbId}|#${createHash('sha256').update(value).digest('base64url')}`;
+}
