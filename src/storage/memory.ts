@@ -8,7 +8,16 @@ import { checkAppend, findByKey } from './append-checks.ts';
 import { EventIndex } from './event-index.ts';
 import { pageFromIndex } from './index-query.ts';
 import { SerialQueue } from './serial-queue.ts';
-import type { AppendOutcome, AppendRequest, DatabaseRecord, EventPage, EventQuery, EventStore, StorageHealth } from './types.ts';
+import {
+  assertBlobKey,
+  type AppendOutcome,
+  type AppendRequest,
+  type DatabaseRecord,
+  type EventPage,
+  type EventQuery,
+  type EventStore,
+  type StorageHealth,
+} from './types.ts';
 
 interface MemoryDatabase {
   name: string;
@@ -16,6 +25,7 @@ interface MemoryDatabase {
   index: EventIndex;
   events: string[];
   writes: SerialQueue;
+  blobs: Map<string, Uint8Array>;
 }
 
 export class MemoryEventStore implements EventStore {
@@ -45,7 +55,7 @@ export class MemoryEventStore implements EventStore {
 
   async createDatabase(name: string, createdAt: string): Promise<DatabaseRecord> {
     if (this.databases.has(name)) throw new AlreadyExistsError(`database "${name}" already exists`, { name });
-    const db: MemoryDatabase = { name, createdAt, index: new EventIndex(), events: [], writes: new SerialQueue() };
+    const db: MemoryDatabase = { name, createdAt, index: new EventIndex(), events: [], writes: new SerialQueue(), blobs: new Map() };
     this.databases.set(name, db);
     return toRecord(db);
   }
@@ -82,6 +92,30 @@ export class MemoryEventStore implements EventStore {
 
   async readEvent(database: string, revision: number): Promise<RawEvent | undefined> {
     return readFrom(this.require(database), revision);
+  }
+
+  async putBlob(database: string, key: string, bytes: Uint8Array, options: { ifAbsent?: boolean } = {}): Promise<boolean> {
+    assertBlobKey(key);
+    const db = this.require(database);
+    if (options.ifAbsent && db.blobs.has(key)) return false;
+    db.blobs.set(key, Uint8Array.from(bytes));
+    return true;
+  }
+
+  async getBlob(database: string, key: string): Promise<Uint8Array | undefined> {
+    const blob = this.require(database).blobs.get(key);
+    return blob && Uint8Array.from(blob);
+  }
+
+  async listBlobs(database: string, prefix: string): Promise<string[]> {
+    return [...this.require(database).blobs.keys()].filter((k) => k.startsWith(prefix)).sort();
+  }
+
+  async deleteBlobs(database: string, prefix: string): Promise<number> {
+    const db = this.require(database);
+    const doomed = [...db.blobs.keys()].filter((k) => k.startsWith(prefix));
+    for (const key of doomed) db.blobs.delete(key);
+    return doomed.length;
   }
 
   private require(name: string): MemoryDatabase {

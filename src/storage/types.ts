@@ -88,4 +88,26 @@ export interface EventStore {
   /** The stored event with each given source + id, or undefined where there is none. */
   findByKeys(database: string, keys: ReadonlyArray<{ source: string; id: string }>): Promise<Array<RawEvent | undefined>>;
   readEvent(database: string, revision: number): Promise<RawEvent | undefined>;
+
+  /**
+   * Blobs: opaque bytes a database holds besides its events (uploaded components, state-view
+   * snapshots). Keys are `/`-separated paths of letters, digits and `-_.=`; they are deleted with
+   * the database. With `ifAbsent` the put writes only if the key is free and says whether it did,
+   * which makes version numbers safe to allocate from several writers.
+   */
+  putBlob(database: string, key: string, bytes: Uint8Array, options?: { ifAbsent?: boolean }): Promise<boolean>;
+  getBlob(database: string, key: string): Promise<Uint8Array | undefined>;
+  /** Keys starting with `prefix`, in ascending order. */
+  listBlobs(database: string, prefix: string): Promise<string[]>;
+  /** Deletes every blob whose key starts with `prefix`; returns how many. */
+  deleteBlobs(database: string, prefix: string): Promise<number>;
+}
+
+/** Blob keys are paths of safe segments, so every adapter can store them as they are. */
+export const BLOB_KEY_PATTERN = /^[A-Za-z0-9_.=-]+(?:\/[A-Za-z0-9_.=-]+)*$/;
+
+export function assertBlobKey(key: string): void {
+  if (!BLOB_KEY_PATTERN.test(key) || key.split('/').some((s) => s === '.' || s === '..') || key.length > 200) {
+    throw new Error(`invalid blob key "${key}"`);
+  }
 }

@@ -243,6 +243,57 @@ export function describeEventStoreConformance(adapterName: string, makeFixture: 
       });
     });
 
+    describe('blobs', () => {
+      beforeEach(async () => {
+        await store.createDatabase('db', T0);
+      });
+      const bytes = (n: number, seed = 1) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff);
+
+      it('stores, lists, reads and deletes blobs by key prefix', async () => {
+        expect(await store.putBlob('db', 'views/a/v1/component.wasm', bytes(1000))).toBe(true);
+        expect(await store.putBlob('db', 'views/a/v2/component.wasm', bytes(10))).toBe(true);
+        expect(await store.putBlob('db', 'views/b/v1/metadata.json', new TextEncoder().encode('{"x":1}'))).toBe(true);
+        expect(await store.getBlob('db', 'views/a/v1/component.wasm')).toEqual(bytes(1000));
+        expect(await store.getBlob('db', 'views/a/v3/component.wasm')).toBeUndefined();
+        expect(await store.listBlobs('db', 'views/a/')).toEqual(['views/a/v1/component.wasm', 'views/a/v2/component.wasm']);
+        expect(await store.listBlobs('db', '')).toHaveLength(3);
+        // Overwrite, unless asked to write only if absent.
+        expect(await store.putBlob('db', 'views/a/v2/component.wasm', bytes(20))).toBe(true);
+        expect(await store.putBlob('db', 'views/a/v2/component.wasm', bytes(30), { ifAbsent: true })).toBe(false);
+        expect(await store.getBlob('db', 'views/a/v2/component.wasm')).toEqual(bytes(20));
+        expect(await store.deleteBlobs('db', 'views/a/')).toBe(2);
+        expect(await store.listBlobs('db', '')).toEqual(['views/b/v1/metadata.json']);
+      });
+
+      it('holds large blobs intact', async () => {
+        const big = new Uint8Array(3 * 1024 * 1024 + 17);
+        for (let i = 0; i < big.length; i++) big[i] = (i * 7919) >>> 3;
+        await store.putBlob('db', 'big', big);
+        const back = await store.getBlob('db', 'big');
+        // Compared as buffers: deep equality over millions of elements is needlessly slow.
+        expect(back?.length).toBe(big.length);
+        expect(Buffer.compare(Buffer.from(back!), Buffer.from(big))).toBe(0);
+      });
+
+      it('lets exactly one of concurrent create-if-absent puts win', async () => {
+        const results = await Promise.all(Array.from({ length: 10 }, (_, i) => store.putBlob('db', 'versions/7', bytes(5, i), { ifAbsent: true })));
+        expect(results.filter(Boolean)).toHaveLength(1);
+        const winner = results.indexOf(true);
+        expect(await store.getBlob('db', 'versions/7')).toEqual(bytes(5, winner));
+      });
+
+      it('deletes blobs with their database, and keeps databases apart', async () => {
+        await store.createDatabase('other', T0);
+        await store.putBlob('db', 'k', bytes(3));
+        await store.putBlob('other', 'k', bytes(4));
+        await store.deleteDatabase('db');
+        await store.createDatabase('db', T0);
+        expect(await store.getBlob('db', 'k')).toBeUndefined();
+        expect(await store.getBlob('other', 'k')).toEqual(bytes(4));
+        await expect(store.getBlob('missing', 'k')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      });
+    });
+
     it('keeps everything across a restart, where the adapter persists', async (ctx) => {
       if (!fx.reopen) ctx.skip();
       await store.createDatabase('kept', T0);
@@ -250,7 +301,9 @@ export function describeEventStoreConformance(adapterName: string, makeFixture: 
       const events = Array.from({ length: 30 }, (_, i) => ev({ subject: `s-${i % 4}`, data: { i, text: 'x'.repeat(i * 10) } }));
       for (let i = 0; i < 30; i += 3) appended(await append('kept', events.slice(i, i + 3)));
       await store.deleteDatabase('gone');
+      await store.putBlob('kept', 'views/x/v1', Uint8Array.from([1, 2, 3]));
       store = await fx.reopen!();
+      expect(await store.getBlob('kept', 'views/x/v1')).toEqual(Uint8Array.from([1, 2, 3]));
       expect((await store.listDatabases()).map((d) => d.name)).toEqual(['kept']);
       const stored = await all('kept');
       expect(stored).toEqual(events.map((e, i) => ({ ...e, revision: i + 1, recordedtime: T0 })));

@@ -12,7 +12,7 @@
  * the events visible and acknowledges them. On start each log is scanned, its index rebuilt in
  * memory and a torn tail (from a crash mid-write) cut off at the last whole frame.
  */
-import { mkdir, open, readdir, readFile, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
+import { link, mkdir, open, readdir, readFile, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { AlreadyExistsError, InternalError, NotFoundError, UnavailableError } from '../../core/errors.ts';
@@ -20,7 +20,16 @@ import { effectiveTimeMs, storedEventJson, type CloudEvent, type RawEvent } from
 import { checkAppend, findByKey, type StagedEvent } from '../append-checks.ts';
 import { EventIndex } from '../event-index.ts';
 import { pageFromIndex } from '../index-query.ts';
-import type { AppendOutcome, AppendRequest, DatabaseRecord, EventPage, EventQuery, EventStore, StorageHealth } from '../types.ts';
+import {
+  assertBlobKey,
+  type AppendOutcome,
+  type AppendRequest,
+  type DatabaseRecord,
+  type EventPage,
+  type EventQuery,
+  type EventStore,
+  type StorageHealth,
+} from '../types.ts';
 import { encodeFrame, parseFrame } from './log-format.ts';
 import { acquireDirectoryLock, fsyncDirectory, type DirectoryLock } from './fs-util.ts';
 import { readSnapshot, writeSnapshot } from './index-snapshot.ts';
@@ -28,6 +37,11 @@ import { readSnapshot, writeSnapshot } from './index-snapshot.ts';
 const LOG_FILE = 'events.log';
 const META_FILE = 'database.json';
 const SNAPSHOT_FILE = 'index.snapshot';
+const BLOB_DIR = 'blobs';
+
+/** Blob keys map to flat file names: `/` cannot appear in a name, `~` cannot appear in a key. */
+const blobFileName = (key: string) => key.replaceAll('/', '~');
+const blobKeyOf = (fileName: string) => fileName.replaceAll('~', '/');
 /** Log growth after which the index is snapshotted again, bounding the scan after a crash. */
 const SNAPSHOT_EVERY_BYTES = 64 * 1024 * 1024;
 /**
@@ -252,6 +266,64 @@ export class FileEventStore implements EventStore {
     const db = this.require(database);
     if (!Number.isSafeInteger(revision) || revision < 1 || revision > db.index.head) return undefined;
     return (await db.read([revision]))[0];
+  }
+
+  async putBlob(database: string, key: string, bytes: Uint8Array, options: { ifAbsent?: boolean } = {}): Promise<boolean> {
+    assertBlobKey(key);
+    const dir = await this.blobDir(database);
+    const staging = join(dir, `.staging-${randomBytes(6).toString('hex')}`);
+    await writeFile(staging, bytes, { flush: true });
+    try {
+      if (options.ifAbsent) {
+        // link() fails if the name exists: an atomic create-if-absent.
+        try {
+          await link(staging, join(dir, blobFileName(key)));
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+          throw error;
+        }
+      } else {
+        await rename(staging, join(dir, blobFileName(key)));
+      }
+      await fsyncDirectory(dir);
+      return true;
+    } finally {
+      await rm(staging, { force: true });
+    }
+  }
+
+  async getBlob(database: string, key: string): Promise<Uint8Array | undefined> {
+    assertBlobKey(key);
+    const dir = await this.blobDir(database);
+    try {
+      return new Uint8Array(await readFile(join(dir, blobFileName(key))));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+  }
+
+  async listBlobs(database: string, prefix: string): Promise<string[]> {
+    const dir = await this.blobDir(database);
+    return (await readdir(dir))
+      .filter((f) => !f.startsWith('.'))
+      .map(blobKeyOf)
+      .filter((k) => k.startsWith(prefix))
+      .sort();
+  }
+
+  async deleteBlobs(database: string, prefix: string): Promise<number> {
+    const dir = await this.blobDir(database);
+    const doomed = (await this.listBlobs(database, prefix)).map((k) => join(dir, blobFileName(k)));
+    await Promise.all(doomed.map((f) => rm(f, { force: true })));
+    if (doomed.length > 0) await fsyncDirectory(dir);
+    return doomed.length;
+  }
+
+  private async blobDir(database: string): Promise<string> {
+    const dir = join(this.require(database).dir, BLOB_DIR);
+    await mkdir(dir, { recursive: true });
+    return dir;
   }
 
   private require(name: string): FileDatabase {
