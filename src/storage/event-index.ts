@@ -201,9 +201,10 @@ export class EventIndex {
     return hit === undefined ? [] : typeof hit === 'number' ? [hit] : hit;
   }
 
-  /** Distinct values of an attribute, for type-ahead. */
-  values(attr: SelectorAttr): string[] {
-    return this.dicts[attr].values.slice(1);
+  /** Distinct values of an attribute starting with `prefix`, ascending, for type-ahead. */
+  distinctValues(attr: SelectorAttr, prefix: string, limit: number): string[] {
+    const dict = this.dicts[attr];
+    return dict.idsWithPrefix(prefix).map((id) => dict.values[id]!).sort().slice(0, limit);
   }
 
   matchesAt(selector: Selector, revision: number): boolean {

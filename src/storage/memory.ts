@@ -3,6 +3,7 @@
  * and throwaway servers.
  */
 import { AlreadyExistsError, NotFoundError, UnavailableError } from '../core/errors.ts';
+import type { SelectorAttr } from '../core/selectors.ts';
 import { effectiveTimeMs, storedEventJson, type RawEvent } from '../core/events.ts';
 import { checkAppend, findByKey } from './append-checks.ts';
 import { EventIndex } from './event-index.ts';
@@ -88,6 +89,10 @@ export class MemoryEventStore implements EventStore {
   async findByKeys(database: string, keys: ReadonlyArray<{ source: string; id: string }>): Promise<Array<RawEvent | undefined>> {
     const db = this.require(database);
     return Promise.all(keys.map((key) => findByKey(db.index, key, [], async (rev) => readFrom(db, rev))));
+  }
+
+  async distinctValues(database: string, attr: SelectorAttr, prefix: string, limit: number): Promise<string[]> {
+    return this.require(database).index.distinctValues(attr, prefix, limit);
   }
 
   async readEvent(database: string, revision: number): Promise<RawEvent | undefined> {

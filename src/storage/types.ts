@@ -4,7 +4,7 @@
  * revisions; it knows nothing of HTTP or of how constraints are phrased.
  */
 import type { CloudEvent, RawEvent } from '../core/events.ts';
-import type { Selector } from '../core/selectors.ts';
+import type { Selector, SelectorAttr } from '../core/selectors.ts';
 
 export interface DatabaseRecord {
   name: string;
@@ -88,6 +88,8 @@ export interface EventStore {
   /** The stored event with each given source + id, or undefined where there is none. */
   findByKeys(database: string, keys: ReadonlyArray<{ source: string; id: string }>): Promise<Array<RawEvent | undefined>>;
   readEvent(database: string, revision: number): Promise<RawEvent | undefined>;
+  /** Distinct values of an attribute that start with `prefix`, ascending, at most `limit`. */
+  distinctValues(database: string, attr: SelectorAttr, prefix: string, limit: number): Promise<string[]>;
 
   /**
    * Blobs: opaque bytes a database holds besides its events (uploaded components, state-view

@@ -3,7 +3,7 @@
  * the events atomically with a guard that no event in a constrained scope arrived after that
  * basis. If one did, the constraints are evaluated again at the new head.
  */
-import { AlreadyExistsError, FailedPreconditionError, InternalError } from '../core/errors.ts';
+import { AlreadyExistsError, FailedPreconditionError, ResourceExhaustedError } from '../core/errors.ts';
 import { assertEventSemantics, isSameEvent, parseStoredEvent, type CloudEvent, type RawEvent } from '../core/events.ts';
 import {
   breakingAfter,
@@ -61,15 +61,19 @@ export async function appendEvents(
       case 'appended':
         return { revision: outcome.lastRevision, events_count: events.length };
       case 'duplicates': {
+        // A concurrent writer stored these keys first: a retry of the same transaction, or a clash.
         const again = replayOf(events, outcome.existing);
         if (again) return again;
-        continue; // cannot reach here: replayOf throws for partial or differing duplicates
+        continue;
       }
       case 'guard_failed':
         continue;
     }
   }
-  throw new InternalError(`append to "${database}" gave up after ${MAX_GUARD_RETRIES} concurrent changes in its scope`);
+  throw new ResourceExhaustedError(
+    `append to "${database}" gave up after ${MAX_GUARD_RETRIES} concurrent changes in its constrained scope; retry later`,
+    { database, attempts: MAX_GUARD_RETRIES },
+  );
 }
 
 /**

@@ -116,3 +116,19 @@ describe('file store recovery', () => {
     await again.close();
   });
 });
+
+describe('file store group commit', () => {
+  it('shares one fdatasync among concurrent appends to a database', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'factum-group-'));
+    const store = new FileEventStore({ dataDir });
+    await store.open();
+    await store.createDatabase('db', T0);
+    await Promise.all(Array.from({ length: 200 }, (_, i) => store.appendTransaction('db', { events: [event(`g${i}`)], recordedtime: T0 })));
+    expect(store.stats.transactions).toBe(200);
+    // Appends that arrive while a sync runs wait for the next round and share it.
+    expect(store.stats.syncs).toBeLessThan(20);
+    expect(await store.getDatabase('db')).toMatchObject({ latest_revision: 200 });
+    await store.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+});

@@ -230,6 +230,13 @@ export function describeEventStoreConformance(adapterName: string, makeFixture: 
         expect(await revs({ fromRevision: 7 })).toEqual([]);
       });
 
+      it('lists distinct attribute values by prefix, for type-ahead', async () => {
+        expect(await store.distinctValues('db', 'event_type', '', 10)).toEqual(['InvoiceIssued', 'OrderCreated', 'OrderShipped']);
+        expect(await store.distinctValues('db', 'subject', 'order-1', 10)).toEqual(['order-1', 'order-10']);
+        expect(await store.distinctValues('db', 'stream', '', 1)).toEqual(['billing']);
+        expect(await store.distinctValues('db', 'stream', 'zzz', 10)).toEqual([]);
+      });
+
       it('pages with a limit and tells whether more match', async () => {
         const page = await store.query('db', { selector: eq('stream', 'orders'), direction: 'forward', limit: 2 });
         expect(page.events.map((e) => e.revision)).toEqual([1, 2]);

@@ -87,7 +87,7 @@ export interface DynamoDbEventStoreOptions {
   directScanMaxRevisions?: number;
   /** Attempts after a transaction is cancelled by a conflicting transaction or throttling. */
   conflictRetries?: number;
-  /** First backoff after such a cancellation; each further attempt doubles it (with jitter). */
+  /** Ceiling of the first wait after such a cancellation; it doubles with each further attempt. */
   retryBaseDelayMs?: number;
 }
 
@@ -463,8 +463,10 @@ export class DynamoDbEventStore implements EventStore {
     return false;
   }
 
+  /** Exponential, half of it random so that writers that collided once do not collide again. */
   private backoff(attempt: number): number {
-    return Math.random() * Math.min(MAX_RETRY_DELAY_MS, this.retryBaseDelayMs * 2 ** (attempt - 1));
+    const ceiling = Math.min(MAX_RETRY_DELAY_MS, this.retryBaseDelayMs * 2 ** (attempt - 1));
+    return ceiling / 2 + (Math.random() * ceiling) / 2;
   }
 
   /** Runs a transaction, retrying (bounded) while DynamoDB cancels it for conflicts or throttling. */

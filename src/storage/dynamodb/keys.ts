@@ -14,6 +14,9 @@
  *     sk = "e#<revision>"       an event (revision zero-padded to 16 digits, so string order is
  *                               revision order); carries the GSI keys below
  *     sk = "k#<hash>"           source + id uniqueness: SHA-256 of the pair, holding the revision
+ *     sk = "b#<blob key>"       a blob (component, snapshot): its size, and its bytes when they fit
+ *                               one item, else the generation id of its chunks
+ *     sk = "c#<generation>#<n>" chunk n of a large blob version, each well below the item limit
  *
  * A database's items live under a partition key that is new for every incarnation: deleting a
  * database removes its catalog entry and head in one transaction, after which nothing can reach
@@ -31,6 +34,8 @@ export const TRASH_SK_PREFIX = 'trash#';
 export const HEAD_SK = 'head';
 export const EVENT_SK_PREFIX = 'e#';
 export const KEY_SK_PREFIX = 'k#';
+export const BLOB_SK_PREFIX = 'b#';
+export const CHUNK_SK_PREFIX = 'c#';
 
 /** Wide enough for every safe integer, so revisions sort as strings. */
 const REVISION_DIGITS = 16;
@@ -53,6 +58,10 @@ export const A = {
   streamIndexKey: 'xs',
   typeIndexKey: 'xt',
   subjectIndexKey: 'xj',
+  size: 'size',
+  chunks: 'chunks',
+  generation: 'gen',
+  data: 'data',
 } as const;
 
 export interface IndexDefinition {
@@ -83,6 +92,18 @@ export function newDatabaseId(name: string): string {
 
 export function eventSk(revision: number): string {
   return `${EVENT_SK_PREFIX}${String(revision).padStart(REVISION_DIGITS, '0')}`;
+}
+
+export function blobSk(blobKey: string): string {
+  return `${BLOB_SK_PREFIX}${blobKey}`;
+}
+
+export function newBlobGeneration(): string {
+  return randomBytes(8).toString('hex');
+}
+
+export function chunkSk(generation: string, index: number): string {
+  return `${CHUNK_SK_PREFIX}${generation}#${String(index).padStart(6, '0')}`;
 }
 
 /** The hash keeps the sort key short and fixed in size whatever the length of source and id. */

@@ -16,6 +16,7 @@ import { link, mkdir, open, readdir, readFile, rename, rm, writeFile, type FileH
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { AlreadyExistsError, InternalError, NotFoundError, UnavailableError } from '../../core/errors.ts';
+import type { SelectorAttr } from '../../core/selectors.ts';
 import { effectiveTimeMs, storedEventJson, type CloudEvent, type RawEvent } from '../../core/events.ts';
 import { checkAppend, findByKey, type StagedEvent } from '../append-checks.ts';
 import { EventIndex } from '../event-index.ts';
@@ -149,6 +150,8 @@ export interface FileEventStoreOptions {
 
 export class FileEventStore implements EventStore {
   readonly adapter = 'file';
+  /** Counts that show group commit at work: transactions written per fdatasync. */
+  readonly stats = { transactions: 0, syncs: 0 };
   private readonly databases = new Map<string, FileDatabase>();
   private readonly dataDir: string;
   private lock: DirectoryLock | undefined;
@@ -260,6 +263,10 @@ export class FileEventStore implements EventStore {
   async findByKeys(database: string, keys: ReadonlyArray<{ source: string; id: string }>): Promise<Array<RawEvent | undefined>> {
     const db = this.require(database);
     return Promise.all(keys.map((key) => findByKey(db.index, key, [], async (rev) => (await db.read([rev]))[0])));
+  }
+
+  async distinctValues(database: string, attr: SelectorAttr, prefix: string, limit: number): Promise<string[]> {
+    return this.require(database).index.distinctValues(attr, prefix, limit);
   }
 
   async readEvent(database: string, revision: number): Promise<RawEvent | undefined> {
@@ -396,6 +403,8 @@ export class FileEventStore implements EventStore {
           written += bytesWritten;
         }
         await db.log.datasync();
+        this.stats.syncs += 1;
+        this.stats.transactions += frames.length;
       } catch (cause) {
         // Nothing of this round was acknowledged; cut the file back so no half-written frame stays.
         await db.log.truncate(db.size).catch(() => undefined);
