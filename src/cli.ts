@@ -17,7 +17,11 @@ const program = new Command()
   .addOption(new Option('--storage <adapter>', 'storage adapter (env FACTUM_STORAGE)').choices(STORAGE_ADAPTERS).default(undefined, 'file'))
   .addOption(new Option('--data-dir <dir>', 'where the file store keeps its data (env FACTUM_DATA_DIR)').default(undefined, './data'))
   .addOption(new Option('--log-level <level>', 'trace, debug, info, warn, error or silent (env FACTUM_LOG_LEVEL)').default(undefined, 'info'))
-  .addOption(new Option('--max-body-bytes <n>', 'largest accepted request body (env FACTUM_MAX_BODY_BYTES)').default(undefined, '16 MiB'));
+  .addOption(new Option('--max-body-bytes <n>', 'largest accepted request body (env FACTUM_MAX_BODY_BYTES)').default(undefined, '16 MiB'))
+  .addOption(new Option('--dynamodb-table <name>', 'DynamoDB table (env FACTUM_DYNAMODB_TABLE)').default(undefined, 'factum'))
+  .addOption(new Option('--dynamodb-endpoint <url>', 'DynamoDB endpoint, e.g. DynamoDB Local (env FACTUM_DYNAMODB_ENDPOINT; unset: AWS)'))
+  .addOption(new Option('--region <region>', 'AWS region (env AWS_REGION)'))
+  .addOption(new Option('--create-table', 'create the DynamoDB table if it is missing (env FACTUM_DYNAMODB_CREATE_TABLE=1)'));
 
 program.parse();
 const flags = program.opts<ConfigFlags>();

@@ -4,7 +4,7 @@
 import { resolve } from 'node:path';
 import { InvalidArgumentError } from './core/errors.ts';
 
-export const STORAGE_ADAPTERS = ['file', 'memory'] as const;
+export const STORAGE_ADAPTERS = ['file', 'memory', 'dynamodb'] as const;
 export type StorageAdapterName = (typeof STORAGE_ADAPTERS)[number];
 
 export interface FactumConfig {
@@ -14,6 +14,15 @@ export interface FactumConfig {
   dataDir: string;
   logLevel: string;
   maxBodyBytes: number;
+  dynamodb: {
+    table: string;
+    /** Unset: AWS itself, by region and the standard credential chain. */
+    endpoint?: string;
+    region?: string;
+    createTable: boolean;
+    /** How long GSIs are assumed to lag behind writes (see the DynamoDB adapter). */
+    indexSettleMs?: number;
+  };
 }
 
 export interface ConfigFlags {
@@ -23,6 +32,10 @@ export interface ConfigFlags {
   dataDir?: string;
   logLevel?: string;
   maxBodyBytes?: string;
+  dynamodbTable?: string;
+  dynamodbEndpoint?: string;
+  region?: string;
+  createTable?: boolean;
 }
 
 export function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.env): FactumConfig {
@@ -37,6 +50,18 @@ export function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = proce
     dataDir: resolve(flags.dataDir ?? env.FACTUM_DATA_DIR ?? './data'),
     logLevel: flags.logLevel ?? env.FACTUM_LOG_LEVEL ?? 'info',
     maxBodyBytes: integer(flags.maxBodyBytes ?? env.FACTUM_MAX_BODY_BYTES ?? String(16 * 1024 * 1024), 'max body bytes', 1024, 2 ** 31),
+    dynamodb: {
+      table: flags.dynamodbTable ?? env.FACTUM_DYNAMODB_TABLE ?? 'factum',
+      endpoint: flags.dynamodbEndpoint ?? env.FACTUM_DYNAMODB_ENDPOINT ?? undefined,
+      region: flags.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? undefined,
+      createTable: flags.createTable ?? ['1', 'true', 'yes'].includes((env.FACTUM_DYNAMODB_CREATE_TABLE ?? '').toLowerCase()),
+      indexSettleMs:
+        env.FACTUM_DYNAMODB_INDEX_SETTLE_MS === undefined
+          ? undefined
+          : env.FACTUM_DYNAMODB_INDEX_SETTLE_MS === 'Infinity'
+            ? Infinity
+            : integer(env.FACTUM_DYNAMODB_INDEX_SETTLE_MS, 'FACTUM_DYNAMODB_INDEX_SETTLE_MS', 0, 3_600_000),
+    },
   };
 }
 

@@ -26,6 +26,7 @@ import {
   type CancellationReason,
   type QueryCommandInput,
   type TransactWriteItem,
+  type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import {
   AlreadyExistsError,
@@ -37,33 +38,40 @@ import {
   UnavailableError,
 } from '../../core/errors.ts';
 import type { CloudEvent, RawEvent } from '../../core/events.ts';
-import { anyOf, type Selector } from '../../core/selectors.ts';
+import { anyOf, attrValue, SELECTOR_ATTRS, type Selector, type SelectorAttr } from '../../core/selectors.ts';
 import { SerialQueue } from '../serial-queue.ts';
-import type {
-  AppendGuard,
-  AppendOutcome,
-  AppendRequest,
-  DatabaseRecord,
-  EventPage,
-  EventQuery,
-  EventStore,
-  StorageHealth,
+import {
+  assertBlobKey,
+  type AppendGuard,
+  type AppendOutcome,
+  type AppendRequest,
+  type DatabaseRecord,
+  type EventPage,
+  type EventQuery,
+  type EventStore,
+  type StorageHealth,
 } from '../types.ts';
 import { filterExpression, indexPlan, itemMatches, type EventFilter, type IndexLookup } from './filters.ts';
-import { assertWithinLimits, eventItems, num, type Item } from './items.ts';
+import { assertWithinLimits, eventItems, itemBytes, MAX_TRANSACTION_ACTIONS, num, TRANSACTION_ITEMS_BUDGET_BYTES, type Item } from './items.ts';
 import {
   A,
+  BLOB_SK_PREFIX,
   CATALOG_PK,
   DATABASE_SK_PREFIX,
   HEAD_SK,
   INDEXES,
+  MAX_LISTED_VALUE_BYTES,
   TRASH_SK_PREFIX,
+  blobSk,
+  chunkSk,
   databaseSk,
   eventKeySk,
   eventSk,
   indexKey,
+  newBlobGeneration,
   newDatabaseId,
   trashSk,
+  valueSkPrefix,
 } from './keys.ts';
 import { ensureTable } from './table.ts';
 
@@ -73,7 +81,7 @@ export interface DynamoDbEventStoreOptions {
   endpoint?: string;
   region?: string;
   /** The standard AWS credential chain applies when these are not given. */
-  credentials?: { accessKeyId: string; secretAccessKey: string };
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   /** Create the table (on-demand capacity) when it does not exist, instead of refusing to open. */
   createTable?: boolean;
   /** A client to use instead of building one; the store then leaves it open on close. */
@@ -98,6 +106,8 @@ interface Incarnation {
   dbId: string;
   /** The latest head this server saw; appends start from it and correct it when it is stale. */
   head?: number;
+  /** Value items (sort keys) known to exist, so appends do not write them again. */
+  listedValues: Set<string>;
 }
 
 const DEFAULT_INDEX_SETTLE_MS = 2000;
@@ -108,9 +118,15 @@ const MAX_RETRY_DELAY_MS = 1000;
 /** Appends lost to other servers before giving up; each loss means another append succeeded. */
 const MAX_LOST_RACES = 100;
 const MAX_PAGE_ITEMS = 1000;
+/** Bounds the memory of the value cache per database; forgetting only costs rewrites. */
+const MAX_CACHED_VALUES = 50_000;
 const BATCH_GET_KEYS = 100;
 const BATCH_WRITE_ITEMS = 25;
 const BATCH_RETRIES = 10;
+/** Blob bytes per item, leaving room under the 400 KB item limit for keys and attributes. */
+const BLOB_CHUNK_BYTES = 384 * 1024;
+/** Chunks per BatchWriteItem request, keeping requests near 3 MB (DynamoDB takes up to 16 MB). */
+const CHUNKS_PER_BATCH = 8;
 /** Reasons DynamoDB gives for cancelling a transaction that may pass when tried again. */
 const RETRYABLE_REASONS = new Set(['TransactionConflict', 'ThrottlingError', 'ProvisionedThroughputExceeded']);
 const NETWORK_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH']);
@@ -261,7 +277,7 @@ export class DynamoDbEventStore implements EventStore {
           }
           throw error;
         }
-        this.known.set(name, { name, createdAt, dbId, head: 0 });
+        this.known.set(name, { name, createdAt, dbId, head: 0, listedValues: new Set() });
         return record(name, createdAt, 0);
       }),
     );
@@ -349,6 +365,182 @@ export class DynamoDbEventStore implements EventStore {
     });
   }
 
+  distinctValues(database: string, attr: SelectorAttr, prefix: string, limit: number): Promise<string[]> {
+    return this.guarded(async () => {
+      const { inc } = await this.live(database);
+      const wanted = Math.max(0, Math.floor(limit));
+      if (wanted === 0) return [];
+      const skPrefix = valueSkPrefix(attr);
+      const input: QueryCommandInput = {
+        TableName: this.tableName,
+        KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+        ExpressionAttributeNames: { '#pk': A.pk, '#sk': A.sk },
+        ExpressionAttributeValues: { ':pk': { S: inc.dbId }, ':prefix': { S: skPrefix + prefix } },
+        ProjectionExpression: '#sk',
+        ConsistentRead: true,
+      };
+      // Sort keys come back in UTF-8 byte order, which is code point order.
+      const values: string[] = [];
+      for await (const item of this.pages(input, wanted)) {
+        values.push(item[A.sk]!.S!.slice(skPrefix.length));
+        if (values.length === wanted) break;
+      }
+      return values;
+    });
+  }
+
+  // ---- blobs ----
+
+  /**
+   * Large blobs are written as chunks under a new generation id first, then published by putting
+   * their manifest; readers only follow manifests, so they never see a half-written blob. The
+   * manifest goes in a transaction with a check that the database's head still exists, so
+   * nothing is published into a deleted database.
+   */
+  putBlob(database: string, blobKey: string, bytes: Uint8Array, options: { ifAbsent?: boolean } = {}): Promise<boolean> {
+    return this.guarded(() =>
+      this.track(async () => {
+        assertBlobKey(blobKey);
+        const { inc } = await this.live(database);
+        const previous = options.ifAbsent ? undefined : await this.getItem(inc.dbId, blobSk(blobKey), [A.generation, A.chunks]);
+        const generation = newBlobGeneration();
+        const inline = bytes.byteLength <= BLOB_CHUNK_BYTES;
+        const chunks = inline ? 0 : Math.ceil(bytes.byteLength / BLOB_CHUNK_BYTES);
+        if (!inline) await this.writeChunks(inc.dbId, generation, bytes);
+        const manifest: Item = {
+          ...key(inc.dbId, blobSk(blobKey)),
+          [A.size]: { N: String(bytes.byteLength) },
+          [A.chunks]: { N: String(chunks) },
+          [A.generation]: { S: generation },
+          ...(inline ? { [A.data]: { B: Uint8Array.from(bytes) } } : {}),
+        };
+        try {
+          await this.transact([
+            {
+              ConditionCheck: {
+                TableName: this.tableName,
+                Key: key(inc.dbId, HEAD_SK),
+                ConditionExpression: 'attribute_exists(#pk)',
+                ExpressionAttributeNames: { '#pk': A.pk },
+              },
+            },
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: manifest,
+                ...(options.ifAbsent ? { ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': A.pk } } : {}),
+              },
+            },
+          ]);
+        } catch (error) {
+          if (chunks > 0) await this.deleteChunks(inc.dbId, generation, chunks).catch(() => undefined);
+          const reasons = cancellationReasons(error);
+          if (reasons?.[1]?.Code === 'ConditionalCheckFailed') return false;
+          if (reasons?.[0]?.Code === 'ConditionalCheckFailed') throw notFound(database);
+          throw error;
+        }
+        const replaced = previous && previous[A.generation]?.S !== generation ? num(previous[A.chunks]) : 0;
+        if (replaced > 0) await this.deleteChunks(inc.dbId, previous![A.generation]!.S!, replaced);
+        return true;
+      }),
+    );
+  }
+
+  getBlob(database: string, blobKey: string): Promise<Uint8Array | undefined> {
+    return this.guarded(async () => {
+      assertBlobKey(blobKey);
+      const { inc } = await this.live(database);
+      // A blob replaced between reading its manifest and its chunks is read again.
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const manifest = await this.getItem(inc.dbId, blobSk(blobKey));
+        if (!manifest) return undefined;
+        const size = num(manifest[A.size]);
+        const chunks = num(manifest[A.chunks]);
+        if (chunks === 0) return Uint8Array.from(manifest[A.data]?.B ?? new Uint8Array(0));
+        const generation = manifest[A.generation]!.S!;
+        const out = new Uint8Array(size);
+        let offset = 0;
+        let found = 0;
+        const input: QueryCommandInput = {
+          TableName: this.tableName,
+          KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :from AND :to',
+          ExpressionAttributeNames: { '#pk': A.pk, '#sk': A.sk },
+          ExpressionAttributeValues: { ':pk': { S: inc.dbId }, ':from': { S: chunkSk(generation, 0) }, ':to': { S: chunkSk(generation, chunks - 1) } },
+          ConsistentRead: true,
+        };
+        for await (const item of this.pages(input, chunks)) {
+          const part = item[A.data]?.B ?? new Uint8Array(0);
+          if (offset + part.byteLength > size) break;
+          out.set(part, offset);
+          offset += part.byteLength;
+          found++;
+        }
+        if (found === chunks && offset === size) return out;
+      }
+      throw new UnavailableError(`blob "${blobKey}" of database "${database}" kept changing while it was read; try again`);
+    });
+  }
+
+  listBlobs(database: string, prefix: string): Promise<string[]> {
+    return this.guarded(async () => {
+      const { inc } = await this.live(database);
+      const keys: string[] = [];
+      for await (const item of this.pages(this.blobListInput(inc.dbId, prefix, [A.sk]), MAX_PAGE_ITEMS)) {
+        keys.push(item[A.sk]!.S!.slice(BLOB_SK_PREFIX.length));
+      }
+      return keys;
+    });
+  }
+
+  deleteBlobs(database: string, prefix: string): Promise<number> {
+    return this.guarded(() =>
+      this.track(async () => {
+        const { inc } = await this.live(database);
+        const manifests: Item[] = [];
+        for await (const item of this.pages(this.blobListInput(inc.dbId, prefix, [A.sk]), MAX_PAGE_ITEMS)) manifests.push(item);
+        let deleted = 0;
+        for (const manifest of manifests) {
+          // The deleted manifest names the chunks to remove, even if the blob was just replaced.
+          const { Attributes: old } = await this.client.send(
+            new DeleteItemCommand({ TableName: this.tableName, Key: key(inc.dbId, manifest[A.sk]!.S!), ReturnValues: 'ALL_OLD' }),
+          );
+          if (!old) continue;
+          deleted++;
+          const chunks = num(old[A.chunks]);
+          if (chunks > 0) await this.deleteChunks(inc.dbId, old[A.generation]!.S!, chunks);
+        }
+        return deleted;
+      }),
+    );
+  }
+
+  private blobListInput(dbId: string, prefix: string, projection: string[]): QueryCommandInput {
+    return {
+      TableName: this.tableName,
+      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+      ExpressionAttributeNames: { '#pk': A.pk, ...Object.fromEntries(projection.map((a) => [`#${a}`, a])), '#sk': A.sk },
+      ExpressionAttributeValues: { ':pk': { S: dbId }, ':prefix': { S: `${BLOB_SK_PREFIX}${prefix}` } },
+      ProjectionExpression: projection.map((a) => `#${a}`).join(', '),
+      ConsistentRead: true,
+    };
+  }
+
+  private async writeChunks(dbId: string, generation: string, bytes: Uint8Array): Promise<void> {
+    const chunks = Math.ceil(bytes.byteLength / BLOB_CHUNK_BYTES);
+    for (let first = 0; first < chunks; first += CHUNKS_PER_BATCH) {
+      const items: Item[] = [];
+      for (let i = first; i < Math.min(chunks, first + CHUNKS_PER_BATCH); i++) {
+        items.push({ ...key(dbId, chunkSk(generation, i)), [A.data]: { B: bytes.subarray(i * BLOB_CHUNK_BYTES, (i + 1) * BLOB_CHUNK_BYTES) } });
+      }
+      await this.batchWrite(items.map((item) => ({ PutRequest: { Item: item } })));
+    }
+  }
+
+  private async deleteChunks(dbId: string, generation: string, chunks: number): Promise<void> {
+    const keys = Array.from({ length: chunks }, (_, i) => key(dbId, chunkSk(generation, i)));
+    for (let i = 0; i < keys.length; i += BATCH_WRITE_ITEMS) await this.batchDelete(keys.slice(i, i + BATCH_WRITE_ITEMS));
+  }
+
   // ---- appends ----
 
   private async append(name: string, request: AppendRequest): Promise<AppendOutcome> {
@@ -373,6 +565,7 @@ export class DynamoDbEventStore implements EventStore {
 
       const committedAt = Date.now();
       const built = events.map((event, i) => eventItems(inc!.dbId, event, head + 1 + i, request.recordedtime, committedAt));
+      const { listed, deferred } = this.newValues(inc, events, built);
       const actions: TransactWriteItem[] = [
         {
           Update: {
@@ -398,16 +591,18 @@ export class DynamoDbEventStore implements EventStore {
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           },
         })),
+        ...listed.map((sk): TransactWriteItem => ({ Put: { TableName: this.tableName, Item: key(inc!.dbId, sk) } })),
       ];
       try {
         await this.client.send(new TransactWriteItemsCommand({ TransactItems: actions, ClientRequestToken: randomUUID() }));
         inc.head = head + events.length;
+        await this.listValues(inc, listed, deferred);
         return { kind: 'appended', firstRevision: head + 1, lastRevision: head + events.length };
       } catch (error) {
         const reasons = cancellationReasons(error);
         if (!reasons) throw error;
 
-        if (reasons.slice(1 + events.length).some((r) => r.Code === 'ConditionalCheckFailed')) {
+        if (reasons.slice(1 + events.length, 1 + 2 * events.length).some((r) => r.Code === 'ConditionalCheckFailed')) {
           const existing = await this.lookupKeys(inc.dbId, events);
           if (existing.some((e) => e !== undefined)) return { kind: 'duplicates', existing };
         }
@@ -461,6 +656,55 @@ export class DynamoDbEventStore implements EventStore {
       if (itemMatches(item, filter)) return true;
     }
     return false;
+  }
+
+  /**
+   * Value items for the stream, type and subject values of these events not yet known to be
+   * listed. They ride in the append's transaction while actions and bytes are spare, so a
+   * committed event's values are listed with it; what does not fit is written right after.
+   */
+  private newValues(inc: Incarnation, events: readonly CloudEvent[], built: ReadonlyArray<{ event: Item; key: Item }>): { listed: string[]; deferred: string[] } {
+    const fresh = new Set<string>();
+    for (const event of events) {
+      for (const attr of SELECTOR_ATTRS) {
+        const value = attrValue(event, attr);
+        if (typeof value !== 'string' || Buffer.byteLength(value) > MAX_LISTED_VALUE_BYTES) continue;
+        const sk = valueSkPrefix(attr) + value;
+        if (!inc.listedValues.has(sk)) fresh.add(sk);
+      }
+    }
+    if (fresh.size === 0) return { listed: [], deferred: [] };
+    let actionsLeft = MAX_TRANSACTION_ACTIONS - 1 - 2 * events.length;
+    let bytesLeft = TRANSACTION_ITEMS_BUDGET_BYTES - built.reduce((n, b) => n + itemBytes(b.event) + itemBytes(b.key), 0);
+    const listed: string[] = [];
+    const deferred: string[] = [];
+    for (const sk of fresh) {
+      const bytes = itemBytes(key(inc.dbId, sk));
+      if (actionsLeft > 0 && bytesLeft >= bytes) {
+        listed.push(sk);
+        actionsLeft--;
+        bytesLeft -= bytes;
+      } else {
+        deferred.push(sk);
+      }
+    }
+    return { listed, deferred };
+  }
+
+  /** Records values as listed, writing first those that did not fit the append's transaction. */
+  private async listValues(inc: Incarnation, listed: string[], deferred: string[]): Promise<void> {
+    try {
+      for (let i = 0; i < deferred.length; i += BATCH_WRITE_ITEMS) {
+        await this.batchWrite(deferred.slice(i, i + BATCH_WRITE_ITEMS).map((sk) => ({ PutRequest: { Item: key(inc.dbId, sk) } })));
+      }
+    } catch (error) {
+      // The events are committed; a value missing from type-ahead is not worth failing the append.
+      process.emitWarning(`DynamoDB: could not list new values of database "${inc.name}" for type-ahead: ${(error as Error).message}`);
+      deferred = [];
+    }
+    if (inc.listedValues.size > MAX_CACHED_VALUES) inc.listedValues.clear();
+    for (const sk of listed) inc.listedValues.add(sk);
+    for (const sk of deferred) inc.listedValues.add(sk);
   }
 
   /** Exponential, half of it random so that writers that collided once do not collide again. */
@@ -744,7 +988,7 @@ export class DynamoDbEventStore implements EventStore {
     const dbId = item[A.db]!.S!;
     const cached = this.known.get(name);
     if (cached?.dbId === dbId) return cached;
-    const inc: Incarnation = { name, createdAt: item[A.createdAt]!.S!, dbId };
+    const inc: Incarnation = { name, createdAt: item[A.createdAt]!.S!, dbId, listedValues: new Set() };
     this.known.set(name, inc);
     return inc;
   }
@@ -821,13 +1065,18 @@ export class DynamoDbEventStore implements EventStore {
     await this.client.send(new DeleteItemCommand({ TableName: this.tableName, Key: key(CATALOG_PK, trashSk(dbId)) }));
   }
 
-  private async batchDelete(keys: Item[]): Promise<void> {
-    let pending = keys.map((k) => ({ DeleteRequest: { Key: k } }));
+  private batchDelete(keys: Item[]): Promise<void> {
+    return this.batchWrite(keys.map((k) => ({ DeleteRequest: { Key: k } })));
+  }
+
+  /** One BatchWriteItem (at most 25 requests), retrying whatever DynamoDB leaves unprocessed. */
+  private async batchWrite(requests: WriteRequest[]): Promise<void> {
+    let pending = requests;
     for (let attempt = 0; pending.length > 0; attempt++) {
-      if (attempt > BATCH_RETRIES) throw new UnavailableError('DynamoDB kept leaving deletes unprocessed');
+      if (attempt > BATCH_RETRIES) throw new UnavailableError('DynamoDB kept leaving writes unprocessed; try again');
       if (attempt > 0) await sleep(this.backoff(attempt));
       const out = await this.client.send(new BatchWriteItemCommand({ RequestItems: { [this.tableName]: pending } }));
-      pending = (out.UnprocessedItems?.[this.tableName] ?? []).flatMap((r) => (r.DeleteRequest?.Key ? [{ DeleteRequest: { Key: r.DeleteRequest.Key } }] : []));
+      pending = out.UnprocessedItems?.[this.tableName] ?? [];
     }
   }
 

@@ -8,22 +8,27 @@ import { A, eventKeySk, eventSk, indexKey } from './keys.ts';
 
 export type Item = Record<string, AttributeValue>;
 
+/** DynamoDB's limit on actions in one transaction. */
+export const MAX_TRANSACTION_ACTIONS = 100;
+
 /**
- * Events per transaction. A DynamoDB transaction holds at most 100 actions, and each event costs
- * two: its event item and its source + id uniqueness item. With the head update that leaves 49
- * events (99 actions), keeping one action spare.
+ * Events per transaction. Each event costs two actions, its event item and its source + id
+ * uniqueness item, and the head update one: 49 events make 99 actions. Actions left over carry
+ * newly seen attribute values (see the adapter's listed values).
  */
 export const MAX_EVENTS_PER_TRANSACTION = 49;
 
 /** DynamoDB's limit on one item: 400 KB, counting attribute names and values. */
 export const MAX_ITEM_BYTES = 400 * 1024;
 
-/**
- * DynamoDB refuses transactions whose items add up to more than 4 MB. The head update and the
- * service's own accounting take a little, so the events get a budget slightly below that.
- */
+/** DynamoDB refuses transactions whose items add up to more than 4 MB. */
 export const MAX_TRANSACTION_BYTES = 4 * 1024 * 1024;
-const TRANSACTION_HEADROOM_BYTES = 16 * 1024;
+
+/**
+ * What the items of one append may add up to: the head update and small differences in how
+ * DynamoDB counts take the rest.
+ */
+export const TRANSACTION_ITEMS_BUDGET_BYTES = MAX_TRANSACTION_BYTES - 16 * 1024;
 
 /**
  * The size DynamoDB charges for an item (names plus values). Numbers are counted at their
@@ -111,7 +116,7 @@ export function assertWithinLimits(dbId: string, events: readonly CloudEvent[], 
     }
     total += bytes + itemBytes(key);
   });
-  const budget = MAX_TRANSACTION_BYTES - TRANSACTION_HEADROOM_BYTES;
+  const budget = TRANSACTION_ITEMS_BUDGET_BYTES;
   if (total > budget) {
     throw new PayloadTooLargeError(
       `the transaction's events take ${total} bytes as DynamoDB items; a DynamoDB transaction may carry at most 4 MB (${budget} bytes for events after the revision update)`,

@@ -14,6 +14,7 @@
  *     sk = "e#<revision>"       an event (revision zero-padded to 16 digits, so string order is
  *                               revision order); carries the GSI keys below
  *     sk = "k#<hash>"           source + id uniqueness: SHA-256 of the pair, holding the revision
+ *     sk = "v#<attr>#<value>"   a distinct stream, type or subject value, for type-ahead
  *     sk = "b#<blob key>"       a blob (component, snapshot): its size, and its bytes when they fit
  *                               one item, else the generation id of its chunks
  *     sk = "c#<generation>#<n>" chunk n of a large blob version, each well below the item limit
@@ -34,6 +35,7 @@ export const TRASH_SK_PREFIX = 'trash#';
 export const HEAD_SK = 'head';
 export const EVENT_SK_PREFIX = 'e#';
 export const KEY_SK_PREFIX = 'k#';
+export const VALUE_SK_PREFIX = 'v#';
 export const BLOB_SK_PREFIX = 'b#';
 export const CHUNK_SK_PREFIX = 'c#';
 
@@ -92,6 +94,19 @@ export function newDatabaseId(name: string): string {
 
 export function eventSk(revision: number): string {
   return `${EVENT_SK_PREFIX}${String(revision).padStart(REVISION_DIGITS, '0')}`;
+}
+
+const VALUE_ATTR_CODES: Record<SelectorAttr, string> = { stream: 's', event_type: 't', subject: 'j' };
+
+/**
+ * Values longer than this are not offered for type-ahead: a sort key holds at most 1024 bytes,
+ * and nobody types a kilobyte to pick a value.
+ */
+export const MAX_LISTED_VALUE_BYTES = 1000;
+
+/** Sort-key prefix of the listed values of an attribute; the value follows it. */
+export function valueSkPrefix(attr: SelectorAttr): string {
+  return `${VALUE_SK_PREFIX}${VALUE_ATTR_CODES[attr]}#`;
 }
 
 export function blobSk(blobKey: string): string {
