@@ -17,6 +17,9 @@ export const WIT_PACKAGE = 'factum:component@0.1.0';
 let witText: Promise<string> | undefined;
 
 export function readWit(): Promise<string> {
-  witText ??= readFile(WIT_FILE, 'utf8');
+  if (!witText) {
+    witText = readFile(WIT_FILE, 'utf8');
+    witText.catch(() => (witText = undefined));
+  }
   return witText;
 }

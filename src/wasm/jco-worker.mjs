@@ -21,9 +21,8 @@ async function transpileBytes(bytes) {
   const { files, imports, exports } = await transpile(bytes, {
     name: NAME,
     instantiation: { tag: 'async' },
-    // jco still emits TypeScript declarations; validation uses them as the component's
-    // interface, so they are kept.
-    noTypescript: true,
+    // TypeScript declarations are wanted: validation compares them, as the component's
+    // interface, with the world's (see validate.ts). They are not written to the cache.
     quiet: true,
   });
   return { files, imports, exports };

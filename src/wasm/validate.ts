@@ -110,6 +110,10 @@ function assertImplementsWorld(
   // result, record field and enum case, so identical declarations mean an identical interface.
   const expectedTypes = normalisedDeclarations(reference);
   const actualTypes = normalisedDeclarations(component);
+  if (Object.keys(expectedTypes).length === 0) {
+    // Fail closed: without declarations nothing below would be compared.
+    throw new Error('jco produced no declarations for the world; cannot check component types');
+  }
   const differing = [...new Set([...Object.keys(expectedTypes), ...Object.keys(actualTypes)])].filter(
     (file) => expectedTypes[file] !== actualTypes[file],
   );
