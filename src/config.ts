@@ -1,7 +1,8 @@
 /**
  * Server settings, from command-line flags over environment variables over defaults.
  */
-import { resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { InvalidArgumentError } from './core/errors.ts';
 
 export const STORAGE_ADAPTERS = ['file', 'memory', 'dynamodb'] as const;
@@ -14,6 +15,14 @@ export interface FactumConfig {
   dataDir: string;
   logLevel: string;
   maxBodyBytes: number;
+  components: {
+    /** Where transpiled components are cached (a cache: safe to delete). */
+    cacheDir: string;
+    timeoutMs: number;
+    memoryBytes: number;
+    /** Largest accepted component upload. */
+    maxUploadBytes: number;
+  };
   dynamodb: {
     table: string;
     /** Unset: AWS itself, by region and the standard credential chain. */
@@ -32,6 +41,10 @@ export interface ConfigFlags {
   dataDir?: string;
   logLevel?: string;
   maxBodyBytes?: string;
+  componentCacheDir?: string;
+  componentTimeoutMs?: string;
+  componentMemoryMb?: string;
+  maxComponentBytes?: string;
   dynamodbTable?: string;
   dynamodbEndpoint?: string;
   region?: string;
@@ -43,13 +56,23 @@ export function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = proce
   if (!(STORAGE_ADAPTERS as readonly string[]).includes(storage)) {
     throw new InvalidArgumentError(`storage must be one of ${STORAGE_ADAPTERS.join(', ')}, not "${storage}"`);
   }
+  const dataDir = resolve(flags.dataDir ?? env.FACTUM_DATA_DIR ?? './data');
   return {
     host: flags.host ?? env.FACTUM_HOST ?? '127.0.0.1',
     port: integer(flags.port ?? env.PORT ?? '8080', 'port', 0, 65535),
     storage: storage as StorageAdapterName,
-    dataDir: resolve(flags.dataDir ?? env.FACTUM_DATA_DIR ?? './data'),
+    dataDir,
     logLevel: flags.logLevel ?? env.FACTUM_LOG_LEVEL ?? 'info',
     maxBodyBytes: integer(flags.maxBodyBytes ?? env.FACTUM_MAX_BODY_BYTES ?? String(16 * 1024 * 1024), 'max body bytes', 1024, 2 ** 31),
+    components: {
+      cacheDir: resolve(
+        flags.componentCacheDir ?? env.FACTUM_COMPONENT_CACHE_DIR ?? (storage === 'file' ? join(dataDir, 'component-cache') : join(tmpdir(), 'factum-component-cache')),
+      ),
+      // The limits EvidentSource documents for its components: 30 s and 100 MB per call.
+      timeoutMs: integer(flags.componentTimeoutMs ?? env.FACTUM_COMPONENT_TIMEOUT_MS ?? '30000', 'component timeout (ms)', 10, 3_600_000),
+      memoryBytes: 1024 * 1024 * integer(flags.componentMemoryMb ?? env.FACTUM_COMPONENT_MEMORY_MB ?? '100', 'component memory (MiB)', 16, 4096),
+      maxUploadBytes: integer(flags.maxComponentBytes ?? env.FACTUM_MAX_COMPONENT_BYTES ?? String(64 * 1024 * 1024), 'max component bytes', 1024, 2 ** 31),
+    },
     dynamodb: {
       table: flags.dynamodbTable ?? env.FACTUM_DYNAMODB_TABLE ?? 'factum',
       endpoint: flags.dynamodbEndpoint ?? env.FACTUM_DYNAMODB_ENDPOINT ?? undefined,

@@ -9,6 +9,7 @@ import { pino, type Logger } from 'pino';
 import type { FactumConfig } from './config.ts';
 import { createApp } from './http/app.ts';
 import { createStore } from './storage/create-store.ts';
+import { ComponentHost } from './wasm/index.ts';
 import type { FactumContext } from './usecases/context.ts';
 
 export const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -23,8 +24,12 @@ export interface RunningServer {
 export async function startServer(config: FactumConfig, logger: Logger = pino({ level: config.logLevel })): Promise<RunningServer> {
   const store = createStore(config);
   await store.open();
-  const ctx: FactumContext = { store, now: () => new Date() };
-  const app = createApp(ctx, { logger, version: VERSION, maxBodyBytes: config.maxBodyBytes });
+  const components = new ComponentHost({
+    cacheDir: config.components.cacheDir,
+    limits: { timeMs: config.components.timeoutMs, memoryBytes: config.components.memoryBytes },
+  });
+  const ctx: FactumContext = { store, components, now: () => new Date() };
+  const app = createApp(ctx, { logger, version: VERSION, maxBodyBytes: config.maxBodyBytes, maxComponentBytes: config.components.maxUploadBytes });
   const server = createServer(app);
   await listen(server, config.port, config.host);
   const { port } = server.address() as AddressInfo;
@@ -41,6 +46,7 @@ export async function startServer(config: FactumConfig, logger: Logger = pino({ 
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         await stopped;
+        await components.close();
         await store.close();
         logger.info('factum stopped');
       })()),

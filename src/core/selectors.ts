@@ -149,3 +149,42 @@ export function selectorToWire(selector: Selector): WireSelector {
       return { type: selector.type, selectors: selector.selectors.map(selectorToWire) };
   }
 }
+
+/**
+ * Parameterized selectors: a leaf value may hold `{name}` placeholders (`{"subject":
+ * "{customer_id}"}`, `"customer-{customer_id}"`), bound when a view is read, so a view per
+ * customer reads only that customer's events.
+ */
+const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
+/** The parameter names a selector's placeholders use, sorted. */
+export function selectorParameters(selector: Selector): string[] {
+  const names = new Set<string>();
+  const visit = (s: Selector): void => {
+    if (s.type === 'and' || s.type === 'or') s.selectors.forEach(visit);
+    else if (s.value !== null) for (const m of s.value.matchAll(PLACEHOLDER)) names.add(m[1]!);
+  };
+  visit(selector);
+  return [...names].sort();
+}
+
+/** The selector with every placeholder replaced; a missing parameter is an invalid argument. */
+export function bindSelector(selector: Selector, params: Readonly<Record<string, string>>): Selector {
+  switch (selector.type) {
+    case 'and':
+    case 'or':
+      return { type: selector.type, selectors: selector.selectors.map((s) => bindSelector(s, params)) };
+    case 'equals':
+    case 'starts_with': {
+      if (selector.value === null) return selector;
+      const value = selector.value.replace(PLACEHOLDER, (_m, name: string) => {
+        const bound = params[name];
+        if (bound === undefined) {
+          throw new InvalidArgumentError(`parameter "${name}" is required`, { field: name, reason: 'missing parameter' });
+        }
+        return bound;
+      });
+      return { ...selector, value } as Selector;
+    }
+  }
+}

@@ -11,12 +11,15 @@ import { errorHandler, notFoundHandler } from './errors.ts';
 import { databasesRouter } from './routes/databases.ts';
 import { eventsRouter } from './routes/events.ts';
 import { healthRouter } from './routes/health.ts';
+import { stateViewsRouter } from './routes/state-views.ts';
 
 export interface AppOptions {
   logger: Logger;
   version: string;
   /** Largest accepted JSON body, in bytes. */
   maxBodyBytes: number;
+  /** Largest accepted component upload, in bytes. */
+  maxComponentBytes: number;
 }
 
 export function createApp(ctx: FactumContext, options: AppOptions): Express {
@@ -54,6 +57,7 @@ export function createApp(ctx: FactumContext, options: AppOptions): Express {
   app.use(healthRouter(ctx, { version: options.version, startedAt: Date.now() }));
   app.use(databasesRouter(ctx));
   app.use(eventsRouter(ctx));
+  app.use(stateViewsRouter(ctx, { maxComponentBytes: options.maxComponentBytes }));
 
   app.use(notFoundHandler);
   app.use(errorHandler);

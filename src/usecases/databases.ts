@@ -2,6 +2,7 @@ import { NotFoundError } from '../core/errors.ts';
 import { assertDatabaseName } from '../core/names.ts';
 import type { DatabaseRecord } from '../storage/types.ts';
 import type { FactumContext } from './context.ts';
+import { stateViewNames } from './state-views.ts';
 
 export interface DatabaseDetails extends DatabaseRecord {
   state_views: string[];
@@ -26,7 +27,7 @@ export async function requireDatabase(ctx: FactumContext, name: string): Promise
 
 export async function describeDatabase(ctx: FactumContext, name: string): Promise<DatabaseDetails> {
   const record = await requireDatabase(ctx, name);
-  return { ...record, state_views: [], state_changes: [] };
+  return { ...record, state_views: await stateViewNames(ctx, name), state_changes: [] };
 }
 
 export async function deleteDatabase(ctx: FactumContext, name: string): Promise<void> {
