@@ -12,6 +12,7 @@ import { databasesRouter } from './routes/databases.ts';
 import { eventsRouter } from './routes/events.ts';
 import { healthRouter } from './routes/health.ts';
 import { stateViewsRouter } from './routes/state-views.ts';
+import { pagesRouter } from './routes/pages.ts';
 
 export interface AppOptions {
   logger: Logger;
@@ -58,6 +59,7 @@ export function createApp(ctx: FactumContext, options: AppOptions): Express {
   app.use(databasesRouter(ctx));
   app.use(eventsRouter(ctx));
   app.use(stateViewsRouter(ctx, { maxComponentBytes: options.maxComponentBytes }));
+  app.use(pagesRouter(ctx, { version: options.version }));
 
   app.use(notFoundHandler);
   app.use(errorHandler);
