@@ -20,9 +20,14 @@ export const EXAMPLES_DIR = join(ROOT, 'wasm-examples');
 export const BUILD_CACHE_DIR = join(ROOT, '.cache', 'wasm');
 export const WIT_FILE = join(ROOT, 'wit', 'factum.wit');
 
-/** The examples, each a directory holding `view.js`. */
-export const EXAMPLES = ['order-summary', 'customer-profile'] as const;
-export type ExampleName = (typeof EXAMPLES)[number];
+/** The examples, each a directory holding its source: `view.js` for views, `decide.js` for state changes. */
+const EXAMPLE_SOURCES = {
+  'order-summary': { file: 'view.js', world: 'state-view' },
+  'customer-profile': { file: 'view.js', world: 'state-view' },
+  'process-order': { file: 'decide.js', world: 'state-change' },
+} as const;
+export type ExampleName = keyof typeof EXAMPLE_SOURCES;
+export const EXAMPLES = Object.keys(EXAMPLE_SOURCES) as ExampleName[];
 
 /**
  * Engine features (WASI-backed) compiled into a component. Components for Factum have none:
@@ -45,7 +50,8 @@ export interface ComponentSource {
 
 /** Builds (or finds in the cache) one example component; returns the path of the .wasm file. */
 export function buildExample(name: ExampleName): Promise<string> {
-  return buildComponent({ name, sourcePath: join(EXAMPLES_DIR, name, 'view.js'), world: 'state-view' });
+  const { file, world } = EXAMPLE_SOURCES[name];
+  return buildComponent({ name, sourcePath: join(EXAMPLES_DIR, name, file), world });
 }
 
 /** Builds (or finds in the cache) a component from JS; returns the path of the .wasm file. */

@@ -11,6 +11,7 @@ import { errorHandler, notFoundHandler } from './errors.ts';
 import { databasesRouter } from './routes/databases.ts';
 import { eventsRouter } from './routes/events.ts';
 import { healthRouter } from './routes/health.ts';
+import { stateChangesRouter } from './routes/state-changes.ts';
 import { stateViewsRouter } from './routes/state-views.ts';
 import { pagesRouter } from './routes/pages.ts';
 
@@ -59,6 +60,7 @@ export function createApp(ctx: FactumContext, options: AppOptions): Express {
   app.use(databasesRouter(ctx));
   app.use(eventsRouter(ctx));
   app.use(stateViewsRouter(ctx, { maxComponentBytes: options.maxComponentBytes }));
+  app.use(stateChangesRouter(ctx, { maxComponentBytes: options.maxComponentBytes }));
   app.use(pagesRouter(ctx, { version: options.version }));
 
   app.use(notFoundHandler);

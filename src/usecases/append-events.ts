@@ -24,6 +24,13 @@ export interface AppendResult {
   events_count: number;
   /** Set when every event was already stored: a retry, answered with the original revisions. */
   replayed?: true;
+  /** Set for a dry run: the revisions the events would get; nothing was written. */
+  dry_run?: true;
+}
+
+export interface AppendOptions {
+  /** Check everything, write nothing, and answer with the revisions the events would get. */
+  dryRun?: boolean;
 }
 
 /**
@@ -37,6 +44,7 @@ export async function appendEvents(
   database: string,
   events: CloudEvent[],
   constraints: RevisionConstraint[] = [],
+  options: AppendOptions = {},
 ): Promise<AppendResult> {
   assertEventSemantics(events);
   await requireDatabase(ctx, database);
@@ -50,6 +58,7 @@ export async function appendEvents(
     const head = (await requireDatabase(ctx, database)).latest_revision;
     const violations = await evaluate(ctx.store, database, constraints, head);
     if (violations.length > 0) throw await violationError(ctx.store, database, violations, head);
+    if (options.dryRun) return { revision: head + events.length, events_count: events.length, dry_run: true };
 
     const scopes = guardScopes(constraints);
     const outcome = await ctx.store.appendTransaction(database, {

@@ -2,6 +2,7 @@ import { NotFoundError } from '../core/errors.ts';
 import { assertDatabaseName } from '../core/names.ts';
 import type { DatabaseRecord } from '../storage/types.ts';
 import type { FactumContext } from './context.ts';
+import { stateChangeNames } from './state-changes.ts';
 import { stateViewNames } from './state-views.ts';
 
 export interface DatabaseDetails extends DatabaseRecord {
@@ -27,7 +28,7 @@ export async function requireDatabase(ctx: FactumContext, name: string): Promise
 
 export async function describeDatabase(ctx: FactumContext, name: string): Promise<DatabaseDetails> {
   const record = await requireDatabase(ctx, name);
-  return { ...record, state_views: await stateViewNames(ctx, name), state_changes: [] };
+  return { ...record, state_views: await stateViewNames(ctx, name), state_changes: await stateChangeNames(ctx, name) };
 }
 
 export async function deleteDatabase(ctx: FactumContext, name: string): Promise<void> {

@@ -17,6 +17,7 @@ import { ComponentPool, type CallOutcome, type ComponentLimits } from './compone
 import type { ComponentWorld } from './contract.ts';
 import { ComponentFailedError, StateViewError, type ViewErrorKind } from './errors.ts';
 import { toWitEvent, toWitParams, type ViewParams, type WitEvent } from './events.ts';
+import type { CommandInput, Decision, Rejection, ViewState } from './decisions.ts';
 
 export type { ComponentLimits, PreparedComponent, ViewParams };
 
@@ -116,6 +117,20 @@ export class ComponentHost {
   /** The content a reader gets for `state`. */
   async render(key: string, state: Uint8Array, params: ViewParams = {}): Promise<Uint8Array> {
     return this.#callView(key, 'render', [ownBytes(state), toWitParams(params)]);
+  }
+
+  /**
+   * Asks a state change what to do with a command, given the views it reads. A rejection is
+   * the component's answer, not a failure: it is returned, not thrown.
+   */
+  async decide(key: string, command: CommandInput, views: ViewState[]): Promise<{ ok: true; decision: Decision } | { ok: false; rejection: Rejection }> {
+    const outcome = await this.#pool.call(key, this.#component(key, 'state-change'), 'decide', [command, views]);
+    if (outcome.ok) return { ok: true, decision: outcome.value as Decision };
+    const rejection = outcome.payload as Partial<Rejection> | undefined;
+    if (!rejection || typeof rejection.kind !== 'string' || typeof rejection.code !== 'string' || typeof rejection.message !== 'string') {
+      throw new ComponentFailedError(`component "${key}" returned an unreadable rejection`, { key });
+    }
+    return { ok: false, rejection: rejection as Rejection };
   }
 
   /** Stops every worker; calls still pending reject with UnavailableError. */

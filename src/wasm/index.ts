@@ -22,3 +22,4 @@ export {
   type ComponentLimitName,
   type ViewErrorKind,
 } from './errors.ts';
+export { toCloudEvent, toWireConstraint, type CommandInput, type Decision, type Rejection, type ViewState } from './decisions.ts';

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { StoredEvent } from '../../src/core/events.ts';
-import { buildComponent, buildExample, BUILD_CACHE_DIR, ALL_FEATURES, type ComponentSource } from '../../wasm-examples/build.ts';
+import { buildComponent, buildExample, BUILD_CACHE_DIR, ALL_FEATURES, type ComponentSource, type ExampleName } from '../../wasm-examples/build.ts';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures', import.meta.url));
 
@@ -34,6 +34,11 @@ export const FIXTURE_SOURCES = {
     witPath: join(FIXTURES, 'mistyped-view', 'mistyped.wit'),
     world: 'state-view',
   },
+  'misbehaving-change': {
+    name: 'misbehaving-change',
+    sourcePath: join(FIXTURES, 'misbehaving-change', 'decide.js'),
+    world: 'state-change',
+  },
   'place-order': {
     name: 'place-order',
     sourcePath: join(FIXTURES, 'place-order', 'decide.js'),
@@ -42,11 +47,11 @@ export const FIXTURE_SOURCES = {
 } satisfies Record<string, ComponentSource>;
 
 export type FixtureName = keyof typeof FIXTURE_SOURCES;
-export type ComponentName = FixtureName | 'order-summary' | 'customer-profile';
+export type ComponentName = FixtureName | ExampleName;
 
 export async function buildTestComponent(name: ComponentName): Promise<string> {
-  if (name === 'order-summary' || name === 'customer-profile') return buildExample(name);
-  return buildComponent(FIXTURE_SOURCES[name]);
+  if (name in FIXTURE_SOURCES) return buildComponent(FIXTURE_SOURCES[name as FixtureName]);
+  return buildExample(name as ExampleName);
 }
 
 /** Builds (once, one after the other) and reads the named components. */
