@@ -61,7 +61,7 @@ export function createApp(ctx: FactumContext, options: AppOptions): Express {
   app.use(eventsRouter(ctx));
   app.use(stateViewsRouter(ctx, { maxComponentBytes: options.maxComponentBytes }));
   app.use(stateChangesRouter(ctx, { maxComponentBytes: options.maxComponentBytes }));
-  app.use(pagesRouter(ctx, { version: options.version }));
+  app.use(pagesRouter(ctx, { version: options.version, maxComponentBytes: options.maxComponentBytes }));
 
   app.use(notFoundHandler);
   app.use(errorHandler);
