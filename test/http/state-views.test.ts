@@ -127,6 +127,9 @@ describe('rendering', () => {
     expect(reply.headers.get('content-type')).toMatch(/^application\/json/);
     expect(reply.headers.get('factum-revision')).toBe('4');
     expect(reply.headers.get('etag')).toMatch(/^".+"$/);
+    // Whatever a view renders, it cannot script the console's origin.
+    expect(reply.headers.get('content-security-policy')).toMatch(/^sandbox/);
+    expect(reply.headers.get('x-content-type-options')).toBe('nosniff');
     expect(reply.body).toEqual({ total_orders: 2, orders_by_status: { created: 1, completed: 1, cancelled: 0 }, total_revenue: 100 });
   });
 

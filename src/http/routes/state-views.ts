@@ -124,6 +124,10 @@ export function stateViewsRouter(ctx: FactumContext, options: { maxComponentByte
       'Factum-Revision': String(result.revision),
       'Factum-State-View-Version': String(result.version),
       'Factum-Evolved-Events': String(result.evolvedEvents),
+      // A view declares its own content type; if it is HTML, it must not run script on this
+      // origin (where the console lives): sandbox it, and forbid guessing another type.
+      'Content-Security-Policy': "sandbox; default-src 'none'",
+      'X-Content-Type-Options': 'nosniff',
     });
     if (result.notModified) {
       res.status(304).end();
