@@ -15,10 +15,38 @@ export interface StagedEvent {
   recordedtime: string;
 }
 
+/**
+ * The events staged so far in one group commit, in revision order, also by source + id: every
+ * event of every later request in the round is looked up here, and a round can hold thousands.
+ * The lookup map is brought up to date only when a lookup needs it, so the last request of a
+ * round (often the only one) never pays for it.
+ */
+export class StagedEvents {
+  readonly events: StagedEvent[] = [];
+  readonly #byKey = new Map<string, StagedEvent>();
+  #mapped = 0;
+
+  get length(): number {
+    return this.events.length;
+  }
+
+  push(staged: StagedEvent): void {
+    this.events.push(staged);
+  }
+
+  byKey(key: string): StagedEvent | undefined {
+    for (; this.#mapped < this.events.length; this.#mapped++) {
+      const staged = this.events[this.#mapped]!;
+      this.#byKey.set(eventKey(staged.event), staged);
+    }
+    return this.#byKey.get(key);
+  }
+}
+
 export async function checkAppend(
   index: EventIndex,
   request: AppendRequest,
-  staged: readonly StagedEvent[],
+  staged: StagedEvents,
   readIndexed: (revision: number) => Promise<RawEvent | undefined>,
 ): Promise<Exclude<AppendOutcome, { kind: 'appended' }> | undefined> {
   const head = index.head + staged.length;
@@ -26,7 +54,7 @@ export async function checkAppend(
   if (guard && guard.basis < head) {
     for (const scope of guard.scopes) {
       const indexedHit = index.scan({ selector: scope, fromRevision: guard.basis + 1, toRevision: index.head, direction: 'forward' }).next();
-      const stagedHit = staged.some((s) => s.revision > guard.basis && (!scope || matchesSelector(scope, s.event)));
+      const stagedHit = staged.events.some((s) => s.revision > guard.basis && (!scope || matchesSelector(scope, s.event)));
       if (!indexedHit.done || stagedHit) return { kind: 'guard_failed', head };
     }
   }
@@ -34,17 +62,25 @@ export async function checkAppend(
   let anyDuplicate = false;
   const existing: Array<RawEvent | undefined> = [];
   for (const event of request.events) {
-    const found = await findByKey(index, event, staged, readIndexed);
+    const found = mayBeStored(index, event, staged) ? await findByKey(index, event, staged, readIndexed) : undefined;
     if (found) anyDuplicate = true;
     existing.push(found);
   }
   return anyDuplicate ? { kind: 'duplicates', existing } : undefined;
 }
 
+/**
+ * False when no event with this source and id is stored or staged: the usual answer, given
+ * without reading anything (true only means findByKey has to look).
+ */
+export function mayBeStored(index: EventIndex, event: Pick<CloudEvent, 'source' | 'id'>, staged: StagedEvents): boolean {
+  return index.candidatesForKey(event.source, event.id).length > 0 || (staged.length > 0 && staged.byKey(eventKey(event)) !== undefined);
+}
+
 export async function findByKey(
   index: EventIndex,
   event: Pick<CloudEvent, 'source' | 'id'>,
-  staged: readonly StagedEvent[],
+  staged: StagedEvents,
   readIndexed: (revision: number) => Promise<RawEvent | undefined>,
 ): Promise<RawEvent | undefined> {
   for (const revision of index.candidatesForKey(event.source, event.id)) {
@@ -53,7 +89,6 @@ export async function findByKey(
     const stored = JSON.parse(raw.json) as CloudEvent;
     if (stored.source === event.source && stored.id === event.id) return raw;
   }
-  const key = eventKey(event);
-  const hit = staged.find((s) => eventKey(s.event) === key);
+  const hit = staged.byKey(eventKey(event));
   return hit && { revision: hit.revision, json: hit.json };
 }

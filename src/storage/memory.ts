@@ -5,7 +5,7 @@
 import { AlreadyExistsError, NotFoundError, UnavailableError } from '../core/errors.ts';
 import type { SelectorAttr } from '../core/selectors.ts';
 import { effectiveTimeMs, storedEventJson, type RawEvent } from '../core/events.ts';
-import { checkAppend, findByKey } from './append-checks.ts';
+import { checkAppend, findByKey, mayBeStored, StagedEvents } from './append-checks.ts';
 import { EventIndex } from './event-index.ts';
 import { pageFromIndex } from './index-query.ts';
 import { SerialQueue } from './serial-queue.ts';
@@ -69,13 +69,14 @@ export class MemoryEventStore implements EventStore {
     if (this.closed) throw new UnavailableError('the store is closed');
     const db = this.require(database);
     return db.writes.run(async () => {
-      const rejected = await checkAppend(db.index, request, [], async (rev) => readFrom(db, rev));
+      const rejected = await checkAppend(db.index, request, new StagedEvents(), async (rev) => readFrom(db, rev));
       if (rejected) return rejected;
       const firstRevision = db.index.head + 1;
       request.events.forEach((event, i) => {
         const revision = firstRevision + i;
         db.events.push(storedEventJson(event, revision, request.recordedtime));
-        db.index.add(revision, { ...event, effectiveTimeMs: effectiveTimeMs(event, request.recordedtime) });
+        const { source, type, subject, id } = event;
+        db.index.add(revision, { source, type, subject, id, effectiveTimeMs: effectiveTimeMs(event, request.recordedtime) });
       });
       return { kind: 'appended', firstRevision, lastRevision: db.index.head };
     });
@@ -88,7 +89,8 @@ export class MemoryEventStore implements EventStore {
 
   async findByKeys(database: string, keys: ReadonlyArray<{ source: string; id: string }>): Promise<Array<RawEvent | undefined>> {
     const db = this.require(database);
-    return Promise.all(keys.map((key) => findByKey(db.index, key, [], async (rev) => readFrom(db, rev))));
+    const none = new StagedEvents();
+    return Promise.all(keys.map((key) => (mayBeStored(db.index, key, none) ? findByKey(db.index, key, none, async (rev) => readFrom(db, rev)) : undefined)));
   }
 
   async distinctValues(database: string, attr: SelectorAttr, prefix: string, limit: number): Promise<string[]> {

@@ -168,10 +168,16 @@ export async function renderStateView(ctx: FactumContext, database: string, name
     if (!page.hasMore) break;
     from = page.events.at(-1)!.revision + 1;
   }
-  if (toTimeMs === undefined && (snapshot === undefined || evolvedEvents > 0) && revision > (snapshot?.revision ?? 0)) {
-    await saveSnapshot(ctx, database, snapshotDir, revision, state);
-  }
-  const content = await ctx.components.render(key, state, params);
+  // Saving the snapshot (file I/O here) and rendering (a component call in a worker thread) do
+  // not depend on each other, so they overlap; a failed save still fails the render first.
+  const saving =
+    toTimeMs === undefined && (snapshot === undefined || evolvedEvents > 0) && revision > (snapshot?.revision ?? 0)
+      ? saveSnapshot(ctx, database, snapshotDir, revision, state)
+      : undefined;
+  const [saved, rendered] = await Promise.allSettled([saving, ctx.components.render(key, state, params)]);
+  if (saved.status === 'rejected') throw saved.reason;
+  if (rendered.status === 'rejected') throw rendered.reason;
+  const content = rendered.value;
   return { ...base, evolvedEvents, notModified: false, contentType: view.content_type, content };
 }
 

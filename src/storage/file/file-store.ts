@@ -18,7 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { AlreadyExistsError, InternalError, NotFoundError, UnavailableError } from '../../core/errors.ts';
 import type { SelectorAttr } from '../../core/selectors.ts';
 import { effectiveTimeMs, storedEventJson, type CloudEvent, type RawEvent } from '../../core/events.ts';
-import { checkAppend, findByKey, type StagedEvent } from '../append-checks.ts';
+import { checkAppend, findByKey, mayBeStored, StagedEvents } from '../append-checks.ts';
 import { EventIndex } from '../event-index.ts';
 import { pageFromIndex } from '../index-query.ts';
 import {
@@ -51,6 +51,8 @@ const SNAPSHOT_EVERY_BYTES = 64 * 1024 * 1024;
  */
 const MAX_GROUP_BYTES = 64 * 1024 * 1024;
 const RECOVERY_CHUNK_BYTES = 8 * 1024 * 1024;
+/** Log reads one query keeps in flight: libuv runs four I/O threads, appends need some too. */
+const READS_IN_FLIGHT = 3;
 
 interface PendingAppend {
   request: AppendRequest;
@@ -115,9 +117,14 @@ class FileDatabase {
     return this.snapshotting;
   }
 
-  /** Reads events by revision, coalescing neighbours in the log into one read. */
+  /**
+   * Reads events by revision, coalescing neighbours in the log into one read. Reads of events
+   * far apart (a selective query) run a few at a time rather than one after the other.
+   */
   async read(revisions: readonly number[]): Promise<RawEvent[]> {
     const out: RawEvent[] = new Array(revisions.length);
+    // Ranges [i, j) of `revisions` that one read covers.
+    const ranges: Array<[number, number]> = [];
     let i = 0;
     while (i < revisions.length) {
       let j = i + 1;
@@ -130,7 +137,13 @@ class FileDatabase {
         end = o + this.lengths[revisions[j]! - 1]!;
         j++;
       }
-      const buf = Buffer.allocUnsafe(end - start);
+      ranges.push([i, j]);
+      i = j;
+    }
+    const readRange = async ([i, j]: [number, number]) => {
+      const start = this.offsets[revisions[i]! - 1]!;
+      const last = revisions[j - 1]! - 1;
+      const buf = Buffer.allocUnsafe(this.offsets[last]! + this.lengths[last]! - start);
       const { bytesRead } = await this.log.read(buf, 0, buf.length, start);
       if (bytesRead !== buf.length) throw new InternalError(`short read in database "${this.name}"`);
       for (let k = i; k < j; k++) {
@@ -138,8 +151,13 @@ class FileDatabase {
         const o = this.offsets[rev - 1]! - start;
         out[k] = { revision: rev, json: buf.toString('utf8', o, o + this.lengths[rev - 1]!) };
       }
-      i = j;
-    }
+    };
+    // Bounded, so one query does not hold up the appends' writes and syncs in the I/O threads.
+    let next = 0;
+    const reader = async () => {
+      while (next < ranges.length) await readRange(ranges[next++]!);
+    };
+    await Promise.all(Array.from({ length: Math.min(READS_IN_FLIGHT, ranges.length) }, reader));
     return out;
   }
 }
@@ -262,7 +280,10 @@ export class FileEventStore implements EventStore {
 
   async findByKeys(database: string, keys: ReadonlyArray<{ source: string; id: string }>): Promise<Array<RawEvent | undefined>> {
     const db = this.require(database);
-    return Promise.all(keys.map((key) => findByKey(db.index, key, [], async (rev) => (await db.read([rev]))[0])));
+    const none = new StagedEvents();
+    const found = keys.map((key) => (mayBeStored(db.index, key, none) ? findByKey(db.index, key, none, async (rev) => (await db.read([rev]))[0]) : undefined));
+    // New events, the usual case, need no read at all.
+    return found.every((f) => f === undefined) ? (found as undefined[]) : Promise.all(found);
   }
 
   async distinctValues(database: string, attr: SelectorAttr, prefix: string, limit: number): Promise<string[]> {
@@ -362,7 +383,7 @@ export class FileEventStore implements EventStore {
       return;
     }
 
-    const staged: StagedEvent[] = [];
+    const staged = new StagedEvents();
     const frames: Buffer[] = [];
     const placements: Array<{ revision: number; offset: number; length: number }> = [];
     const outcomes: Array<AppendOutcome | Error> = [];
@@ -412,8 +433,17 @@ export class FileEventStore implements EventStore {
         for (const item of batch) item.reject(error);
         return;
       }
-      for (const s of staged) {
-        db.index.add(s.revision, { ...s.event, effectiveTimeMs: effectiveTimeMs(s.event, s.recordedtime) });
+      // A request's events share one recorded time: parse it once, not per event.
+      let recordedAt = '';
+      let recordedMs = 0;
+      for (const { revision, event, recordedtime } of staged.events) {
+        if (recordedtime !== recordedAt) {
+          recordedAt = recordedtime;
+          recordedMs = effectiveTimeMs({}, recordedtime);
+        }
+        // Only what the index keeps: copying whole events here cost more than indexing them.
+        const { source, type, subject, id } = event;
+        db.index.add(revision, { source, type, subject, id, effectiveTimeMs: event.time == null ? recordedMs : effectiveTimeMs(event, recordedtime) });
       }
       for (const p of placements) db.place(p.revision, p.offset, p.length);
       db.size = writeAt;

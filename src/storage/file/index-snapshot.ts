@@ -9,7 +9,7 @@
  *   times f64[head] | offsets f64[head] | stream ids u32[head] | type ids u32[head]
  *   subject ids u32[head] | lengths u32[head] | key hashes u32[head]
  */
-import { open, readFile, rename } from 'node:fs/promises';
+import { open, rename, type FileHandle } from 'node:fs/promises';
 import type { IndexState } from '../event-index.ts';
 import { zlib } from '../node-zlib.ts';
 
@@ -33,35 +33,35 @@ interface Header {
 export async function writeSnapshot(path: string, content: SnapshotContent): Promise<void> {
   const { index, offsets, lengths, logSize } = content;
   const head = index.head;
-  const header = Buffer.from(JSON.stringify({ head, logSize, values: index.values } satisfies Header));
-  const headerEnd = 16 + header.length;
+  const headerJson = Buffer.from(JSON.stringify({ head, logSize, values: index.values } satisfies Header));
+  const headerEnd = 16 + headerJson.length;
   const dataStart = Math.ceil(headerEnd / 8) * 8;
-  const arrays: ArrayBufferView[] = [
-    index.times,
-    offsets.subarray(0, head),
-    index.attrIds.stream,
-    index.attrIds.event_type,
-    index.attrIds.subject,
-    lengths.subarray(0, head),
-    index.keyHashes,
+  const prefix = Buffer.alloc(dataStart);
+  prefix.writeUInt32LE(MAGIC, 0);
+  prefix.writeUInt32LE(VERSION, 4);
+  prefix.writeUInt32LE(headerJson.length, 8);
+  headerJson.copy(prefix, 16);
+  // The arrays are written from where they are, not gathered into one buffer first: at a few
+  // dozen bytes per event, that copy would briefly take as much memory as the index itself.
+  const parts = [
+    prefix,
+    ...[index.times, offsets.subarray(0, head), index.attrIds.stream, index.attrIds.event_type, index.attrIds.subject, lengths.subarray(0, head), index.keyHashes].map(
+      (a) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength),
+    ),
   ];
-  const total = dataStart + arrays.reduce((n, a) => n + a.byteLength, 0);
-  const out = Buffer.alloc(total);
-  out.writeUInt32LE(MAGIC, 0);
-  out.writeUInt32LE(VERSION, 4);
-  out.writeUInt32LE(header.length, 8);
-  header.copy(out, 16);
-  let pos = dataStart;
-  for (const a of arrays) {
-    out.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), pos);
-    pos += a.byteLength;
-  }
-  out.writeUInt32LE(zlib.crc32(out.subarray(16)), 12);
+  let crc = zlib.crc32(prefix.subarray(16));
+  for (const part of parts.slice(1)) crc = zlib.crc32(part, crc);
+  prefix.writeUInt32LE(crc, 12);
   // Write aside and rename, so a crash leaves the old snapshot or the new one, never half of one.
   const staging = `${path}.tmp`;
   const handle = await open(staging, 'w');
   try {
-    await handle.writeFile(out);
+    let position = 0;
+    for (const part of parts) {
+      let written = 0;
+      while (written < part.byteLength) written += (await handle.write(part, written, part.byteLength - written, position + written)).bytesWritten;
+      position += part.byteLength;
+    }
     await handle.datasync();
   } finally {
     await handle.close();
@@ -71,38 +71,71 @@ export async function writeSnapshot(path: string, content: SnapshotContent): Pro
 
 /** The snapshot at `path`, or undefined when there is none or it cannot be trusted. */
 export async function readSnapshot(path: string): Promise<SnapshotContent | undefined> {
-  let buf: Buffer;
+  let handle: FileHandle;
   try {
-    buf = await readFile(path);
+    handle = await open(path, 'r');
   } catch {
     return undefined;
   }
-  if (buf.length < 16 || buf.readUInt32LE(0) !== MAGIC || buf.readUInt32LE(4) !== VERSION) return undefined;
-  if (zlib.crc32(buf.subarray(16)) !== buf.readUInt32LE(12)) return undefined;
-  const headerLength = buf.readUInt32LE(8);
-  const header = JSON.parse(buf.toString('utf8', 16, 16 + headerLength)) as Header;
-  const head = header.head;
-  let pos = Math.ceil((16 + headerLength) / 8) * 8;
-  // Copy into fresh, aligned arrays (Buffer pools may not be 8-byte aligned).
-  const take = <T extends Float64Array | Uint32Array>(Kind: { new (b: ArrayBuffer): T; BYTES_PER_ELEMENT: number }): T => {
-    const bytes = head * Kind.BYTES_PER_ELEMENT;
-    const copy = new ArrayBuffer(bytes);
-    new Uint8Array(copy).set(buf.subarray(pos, pos + bytes));
-    pos += bytes;
-    return new Kind(copy);
-  };
-  const times = take(Float64Array);
-  const offsets = take(Float64Array);
-  const stream = take(Uint32Array);
-  const eventType = take(Uint32Array);
-  const subject = take(Uint32Array);
-  const lengths = take(Uint32Array);
-  const keyHashes = take(Uint32Array);
-  if (pos !== buf.length) return undefined;
-  return {
-    index: { head, values: header.values, attrIds: { stream, event_type: eventType, subject }, times, keyHashes },
-    offsets,
-    lengths,
-    logSize: header.logSize,
-  };
+  try {
+    const { size } = await handle.stat();
+    const fixed = Buffer.alloc(16);
+    if (size < 16 || !(await readFully(handle, fixed, 0))) return undefined;
+    if (fixed.readUInt32LE(0) !== MAGIC || fixed.readUInt32LE(4) !== VERSION) return undefined;
+    const headerLength = fixed.readUInt32LE(8);
+    const dataStart = Math.ceil((16 + headerLength) / 8) * 8;
+    if (dataStart > size) return undefined;
+    const headerBytes = Buffer.alloc(dataStart - 16);
+    if (!(await readFully(handle, headerBytes, 16))) return undefined;
+    let crc = zlib.crc32(headerBytes);
+    let header: Header;
+    try {
+      header = JSON.parse(headerBytes.toString('utf8', 0, headerLength)) as Header;
+    } catch {
+      return undefined;
+    }
+    const head = header.head;
+    if (!Number.isSafeInteger(head) || head < 0 || dataStart + head * BYTES_PER_EVENT !== size) return undefined;
+    // Read straight into fresh (so aligned) arrays: no copy of the whole file in between.
+    let position = dataStart;
+    const take = async <T extends Float64Array | Uint32Array>(Kind: { new (length: number): T }): Promise<T | undefined> => {
+      const array = new Kind(head);
+      const bytes = new Uint8Array(array.buffer, 0, array.byteLength);
+      if (!(await readFully(handle, bytes, position))) return undefined;
+      crc = zlib.crc32(bytes, crc);
+      position += bytes.byteLength;
+      return array;
+    };
+    const times = await take(Float64Array);
+    const offsets = await take(Float64Array);
+    const stream = await take(Uint32Array);
+    const eventType = await take(Uint32Array);
+    const subject = await take(Uint32Array);
+    const lengths = await take(Uint32Array);
+    const keyHashes = await take(Uint32Array);
+    if (!times || !offsets || !stream || !eventType || !subject || !lengths || !keyHashes) return undefined;
+    if (crc !== fixed.readUInt32LE(12)) return undefined;
+    return {
+      index: { head, values: header.values, attrIds: { stream, event_type: eventType, subject }, times, keyHashes },
+      offsets,
+      lengths,
+      logSize: header.logSize,
+    };
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Bytes per event after the header: two f64 and five u32 arrays. */
+const BYTES_PER_EVENT = 2 * 8 + 5 * 4;
+
+/** Fills `bytes` from `position`; false if the file ends first. */
+async function readFully(handle: FileHandle, bytes: Uint8Array, position: number): Promise<boolean> {
+  let filled = 0;
+  while (filled < bytes.byteLength) {
+    const { bytesRead } = await handle.read(bytes, filled, bytes.byteLength - filled, position + filled);
+    if (bytesRead === 0) return false;
+    filled += bytesRead;
+  }
+  return true;
 }

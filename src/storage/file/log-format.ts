@@ -21,19 +21,21 @@ export interface FramedEvent {
 
 /** Builds one frame; `jsonOffsets` are positions of each event's JSON relative to the frame start. */
 export function encodeFrame(jsons: readonly string[]): { frame: Buffer; jsonOffsets: FramedEvent[] } {
-  const encoded = jsons.map((j) => Buffer.from(j, 'utf8'));
-  const bodyLength = encoded.reduce((n, b) => n + 4 + b.length, 0);
+  // Encoded straight into the frame: no buffer per event.
+  const lengths = jsons.map((j) => Buffer.byteLength(j, 'utf8'));
+  const bodyLength = lengths.reduce((n, length) => n + 4 + length, 0);
   const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + bodyLength);
   frame.writeUInt32LE(FRAME_MAGIC, 0);
   frame.writeUInt32LE(bodyLength, 4);
-  frame.writeUInt32LE(encoded.length, 12);
+  frame.writeUInt32LE(jsons.length, 12);
   const jsonOffsets: FramedEvent[] = [];
   let pos = FRAME_HEADER_BYTES;
-  for (const b of encoded) {
-    frame.writeUInt32LE(b.length, pos);
-    b.copy(frame, pos + 4);
-    jsonOffsets.push({ offset: pos + 4, length: b.length });
-    pos += 4 + b.length;
+  for (let i = 0; i < jsons.length; i++) {
+    const length = lengths[i]!;
+    frame.writeUInt32LE(length, pos);
+    frame.write(jsons[i]!, pos + 4, length, 'utf8');
+    jsonOffsets.push({ offset: pos + 4, length });
+    pos += 4 + length;
   }
   frame.writeUInt32LE(zlib.crc32(frame.subarray(12)), 8);
   return { frame, jsonOffsets };
