@@ -83,15 +83,22 @@ export function stateChangeVersions(ctx: FactumContext, database: string, name: 
   return componentVersions<StateChangeVersion>(ctx, database, STATE_CHANGES, name);
 }
 
-export async function listStateChanges(ctx: FactumContext, database: string) {
+export async function listStateChanges(ctx: FactumContext, database: string): Promise<StateChangeSummary[]> {
   const names = await componentNames(ctx, database, STATE_CHANGES);
   const latest = await Promise.all(names.map((name) => componentVersion<StateChangeVersion>(ctx, database, STATE_CHANGES, name)));
-  return latest.map((v) => ({
-    name: v.state_change_name,
-    description: v.description ?? null,
-    state_views: (v.state_views ?? []).map((b) => b.name),
-    latest_version: v.version,
-  }));
+  return latest.map(stateChangeSummary);
+}
+
+export interface StateChangeSummary {
+  name: string;
+  description: string | null;
+  state_views: string[];
+  latest_version: number;
+}
+
+/** How a state change is listed, from its latest version. */
+export function stateChangeSummary(v: StateChangeVersion): StateChangeSummary {
+  return { name: v.state_change_name, description: v.description ?? null, state_views: (v.state_views ?? []).map((b) => b.name), latest_version: v.version };
 }
 
 export function stateChangeNames(ctx: FactumContext, database: string): Promise<string[]> {

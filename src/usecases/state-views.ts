@@ -101,7 +101,12 @@ export function stateViewVersion(ctx: FactumContext, database: string, name: str
 export async function listStateViews(ctx: FactumContext, database: string): Promise<StateViewSummary[]> {
   const names = await componentNames(ctx, database, STATE_VIEWS);
   const latest = await Promise.all(names.map((name) => stateViewVersion(ctx, database, name)));
-  return latest.map((v) => ({
+  return latest.map(stateViewSummary);
+}
+
+/** How a view is listed, from its latest version. */
+export function stateViewSummary(v: StateViewVersion): StateViewSummary {
+  return {
     name: v.state_view_name,
     description: v.description ?? null,
     content_type: v.content_type,
@@ -109,7 +114,7 @@ export async function listStateViews(ctx: FactumContext, database: string): Prom
     parameterized: v.parameters.length > 0,
     parameters: v.parameters,
     latest_version: v.version,
-  }));
+  };
 }
 
 export function stateViewNames(ctx: FactumContext, database: string): Promise<string[]> {

@@ -25,10 +25,12 @@ import {
   listStateChanges,
   processCommand,
   publishStateChange,
+  stateChangeSummary,
   stateChangeVersions,
   type ProcessRequest,
   type ProcessResult,
   type StateChangeDefinition,
+  type StateChangeSummary,
   type StateChangeVersion,
 } from '../../usecases/state-changes.ts';
 import {
@@ -36,6 +38,7 @@ import {
   listStateViews,
   publishStateView,
   renderStateView,
+  stateViewSummary,
   stateViewVersions,
   type RenderRequest,
   type StateViewDefinition,
@@ -667,31 +670,15 @@ interface ViewSummaryView extends StateViewSummary {
   byEffectiveTime: boolean;
 }
 
-interface ChangeSummaryView {
-  name: string;
-  description: string | null;
-  state_views: string[];
-  latest_version: number;
-}
+type ChangeSummaryView = StateChangeSummary;
 
 function toViewSummary(v: StateViewSummary | StateViewVersion): ViewSummaryView {
-  const summary: StateViewSummary =
-    'state_view_name' in v
-      ? {
-          name: v.state_view_name,
-          description: v.description ?? null,
-          content_type: v.content_type,
-          query_temporality: v.query_temporality,
-          parameterized: v.parameters.length > 0,
-          parameters: v.parameters,
-          latest_version: v.version,
-        }
-      : v;
+  const summary = 'state_view_name' in v ? stateViewSummary(v) : v;
   return { ...summary, byEffectiveTime: summary.query_temporality === 'effective_timestamp' };
 }
 
 function toChangeSummary(v: StateChangeVersion): ChangeSummaryView {
-  return { name: v.state_change_name, description: v.description ?? null, state_views: (v.state_views ?? []).map((b) => b.name), latest_version: v.version };
+  return stateChangeSummary(v);
 }
 
 async function componentLists(ctx: FactumContext, database: string): Promise<{ stateViews: ViewSummaryView[]; stateChanges: ChangeSummaryView[] }> {
