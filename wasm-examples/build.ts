@@ -11,9 +11,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { createRequire, register } from 'node:module';
+import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const EXAMPLES_DIR = join(ROOT, 'wasm-examples');
@@ -113,18 +113,12 @@ function componentizeVersion(): string {
   }
 }
 
-let hooksRegistered = false;
-
 async function componentize(
   sourcePath: string,
   witPath: string,
   worldName: string,
   features: readonly string[],
 ): Promise<Uint8Array> {
-  if (!hooksRegistered) {
-    register(pathToFileURL(join(EXAMPLES_DIR, 'resolve-hooks.mjs')));
-    hooksRegistered = true;
-  }
   const { componentize: build } = await import('@bytecodealliance/componentize-js');
   const options = {
     sourcePath,
