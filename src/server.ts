@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
 import type { FactumConfig } from './config.ts';
 import { createApp } from './http/app.ts';
-import { createStore } from './storage/create-store.ts';
+import { createStore, type StoreOptions } from './storage/create-store.ts';
 import { ComponentHost } from './wasm/index.ts';
 import type { FactumContext } from './usecases/context.ts';
 
@@ -22,7 +22,7 @@ export interface RunningServer {
 }
 
 export async function startServer(config: FactumConfig, logger: Logger = pino({ level: config.logLevel })): Promise<RunningServer> {
-  const store = createStore(config);
+  const store = createStore(storeOptions(config));
   await store.open();
   const components = new ComponentHost({
     cacheDir: config.components.cacheDir,
@@ -51,6 +51,25 @@ export async function startServer(config: FactumConfig, logger: Logger = pino({ 
         logger.info('factum stopped');
       })()),
   };
+}
+
+/** The storage adapter's own options, from the server's settings. */
+function storeOptions(config: FactumConfig): StoreOptions {
+  switch (config.storage) {
+    case 'file':
+      return { adapter: 'file', dataDir: config.dataDir };
+    case 'memory':
+      return { adapter: 'memory' };
+    case 'dynamodb':
+      return {
+        adapter: 'dynamodb',
+        tableName: config.dynamodb.table,
+        endpoint: config.dynamodb.endpoint,
+        region: config.dynamodb.region,
+        createTable: config.dynamodb.createTable,
+        indexSettleMs: config.dynamodb.indexSettleMs,
+      };
+  }
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {

@@ -7,6 +7,7 @@ export type ErrorCode =
   | 'ALREADY_EXISTS'
   | 'INVALID_ARGUMENT'
   | 'FAILED_PRECONDITION'
+  | 'ABORTED'
   | 'RESOURCE_EXHAUSTED'
   | 'PAYLOAD_TOO_LARGE'
   | 'UNAVAILABLE'
@@ -39,6 +40,15 @@ export class InvalidArgumentError extends FactumError {
 /** A revision constraint did not hold; nothing was written. */
 export class FailedPreconditionError extends FactumError {
   readonly code = 'FAILED_PRECONDITION' as const;
+}
+
+/**
+ * Too much contention: concurrent writers kept changing what this request depends on, and it
+ * gave up after a bounded number of attempts. Nothing was written; the same request may be
+ * sent again (the answer carries Retry-After). Raised by the retry helper only.
+ */
+export class ContentionError extends FactumError {
+  readonly code = 'ABORTED' as const;
 }
 
 export class ResourceExhaustedError extends FactumError {

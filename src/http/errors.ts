@@ -7,6 +7,7 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   NOT_FOUND: 404,
   ALREADY_EXISTS: 409,
   FAILED_PRECONDITION: 409,
+  ABORTED: 409,
   PAYLOAD_TOO_LARGE: 413,
   RESOURCE_EXHAUSTED: 429,
   INTERNAL: 500,
@@ -41,6 +42,8 @@ export const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
   }
   if (error instanceof FactumError) {
     if (error.code === 'INTERNAL') req.log?.error({ err: error }, 'internal error');
+    // Contention passes: the same request can be sent again after a short pause.
+    if (error.code === 'ABORTED') res.set('Retry-After', '1');
     sendError(res, error.code, error.message, error.details);
     return;
   }

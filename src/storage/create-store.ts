@@ -1,22 +1,24 @@
-import type { FactumConfig } from '../config.ts';
-import { DynamoDbEventStore } from './dynamodb/dynamodb-store.ts';
-import { FileEventStore } from './file/file-store.ts';
+/**
+ * Builds the storage adapter a server was configured with. Each adapter takes its own options;
+ * storage knows nothing of the application's configuration.
+ */
+import { DynamoDbEventStore, type DynamoDbEventStoreOptions } from './dynamodb/dynamodb-store.ts';
+import { FileEventStore, type FileEventStoreOptions } from './file/file-store.ts';
 import { MemoryEventStore } from './memory.ts';
 import type { EventStore } from './types.ts';
 
-export function createStore(config: FactumConfig): EventStore {
-  switch (config.storage) {
+export type StoreOptions =
+  | ({ adapter: 'file' } & FileEventStoreOptions)
+  | { adapter: 'memory' }
+  | ({ adapter: 'dynamodb' } & DynamoDbEventStoreOptions);
+
+export function createStore(options: StoreOptions): EventStore {
+  switch (options.adapter) {
     case 'file':
-      return new FileEventStore({ dataDir: config.dataDir });
+      return new FileEventStore(options);
     case 'memory':
       return new MemoryEventStore();
     case 'dynamodb':
-      return new DynamoDbEventStore({
-        tableName: config.dynamodb.table,
-        endpoint: config.dynamodb.endpoint,
-        region: config.dynamodb.region,
-        createTable: config.dynamodb.createTable,
-        indexSettleMs: config.dynamodb.indexSettleMs,
-      });
+      return new DynamoDbEventStore(options);
   }
 }
