@@ -122,27 +122,3 @@ function canonicalJson(value: unknown): string {
       : v,
   );
 }
-
-const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})$/;
-const EXTENSION_NAME = /^[a-z0-9]+$/;
-const REQUIRED_STRINGS = ['id', 'source', 'type'] as const;
-const OPTIONAL_STRINGS = ['subject', 'time', 'datacontenttype', 'dataschema', 'data_base64'] as const;
-
-/**
- * The CloudEvents rules for events that do not arrive as a request (those are checked by the
- * API schema): events decided by state-change components, which are untrusted.
- */
-export function assertCloudEventShape(event: Record<string, unknown>, index: number): void {
-  const fail = (field: string, why: string) => {
-    throw new InvalidArgumentError(`events[${index}].${field} ${why}`, { index, field });
-  };
-  if (event.specversion !== '1.0') fail('specversion', 'must be "1.0"');
-  for (const f of REQUIRED_STRINGS) if (typeof event[f] !== 'string' || (event[f] as string).length === 0) fail(f, 'must be a non-empty string');
-  for (const f of OPTIONAL_STRINGS) if (event[f] !== undefined && (typeof event[f] !== 'string' || (event[f] as string).length === 0)) fail(f, 'must be a non-empty string');
-  if (typeof event.time === 'string' && (!RFC3339.test(event.time) || Number.isNaN(Date.parse(event.time)))) fail('time', 'must be an RFC 3339 timestamp');
-  for (const [name, value] of Object.entries(event)) {
-    if (name === 'data' || name === 'data_base64') continue;
-    if (!EXTENSION_NAME.test(name)) fail(name, 'is not a valid attribute name (lowercase letters and digits only)');
-    if (!['string', 'boolean'].includes(typeof value) && !Number.isInteger(value)) fail(name, 'must be a string, integer or boolean');
-  }
-}

@@ -1,7 +1,7 @@
 /** Request validation middleware, from openapi.yaml. */
 import type { RequestHandler } from 'express';
 import { InvalidArgumentError } from '../core/errors.ts';
-import { describeSchemaError, operations } from './openapi.ts';
+import { operations, schemaError } from '../schema/openapi.ts';
 
 declare module 'express-serve-static-core' {
   interface Locals {
@@ -16,9 +16,9 @@ export function validate(operationId: string): RequestHandler {
   if (!op) throw new Error(`openapi.yaml has no operation ${operationId}`);
   return (req, res, next) => {
     const params: Record<string, unknown> = { ...req.params };
-    if (op.params && !op.params(params)) return next(invalid(op.params.errors![0]!, ''));
+    if (op.params && !op.params(params)) return next(schemaError(op.params.errors![0]!));
     const query: Record<string, unknown> = { ...(req.query as Record<string, unknown>) };
-    if (op.query && !op.query(query)) return next(invalid(op.query.errors![0]!, ''));
+    if (op.query && !op.query(query)) return next(schemaError(op.query.errors![0]!));
     res.locals.params = params;
     res.locals.query = query;
 
@@ -34,13 +34,8 @@ export function validate(operationId: string): RequestHandler {
         );
       }
       // Multipart parts are read (and checked) by the route itself, after this.
-      if (mediaType !== 'multipart/form-data' && !validator(req.body)) return next(invalid(validator.errors![0]!, ''));
+      if (mediaType !== 'multipart/form-data' && !validator(req.body)) return next(schemaError(validator.errors![0]!));
     }
     next();
   };
-}
-
-function invalid(error: Parameters<typeof describeSchemaError>[0], root: string): InvalidArgumentError {
-  const { message, details } = describeSchemaError(error, root);
-  return new InvalidArgumentError(message, details);
 }

@@ -3,7 +3,8 @@
  * the events atomically with a guard that no event in a constrained scope arrived after that
  * basis. If one did, the constraints are evaluated again at the new head.
  */
-import { AlreadyExistsError, FailedPreconditionError, ResourceExhaustedError } from '../core/errors.ts';
+import { AlreadyExistsError, FailedPreconditionError } from '../core/errors.ts';
+import { done, tryAgain, withRetries, type RetryPolicy } from '../core/retry.ts';
 import { assertEventSemantics, isSameEvent, parseStoredEvent, type CloudEvent, type RawEvent } from '../core/events.ts';
 import {
   breakingAfter,
@@ -16,7 +17,7 @@ import {
 import type { Selector } from '../core/selectors.ts';
 import type { EventStore } from '../storage/types.ts';
 import type { FactumContext } from './context.ts';
-import { requireDatabase } from './databases.ts';
+import { requireDatabase } from './require-database.ts';
 
 export interface AppendResult {
   /** Revision of the transaction's last event. */
@@ -37,7 +38,7 @@ export interface AppendOptions {
  * Guard failures mean a concurrent writer touched a constrained scope; each retry re-evaluates
  * against a newer head, so a bounded number suffices unless the scope is under constant fire.
  */
-const MAX_GUARD_RETRIES = 50;
+const GUARD_RETRIES: RetryPolicy = { maxAttempts: 51 };
 
 export async function appendEvents(
   ctx: FactumContext,
@@ -49,16 +50,16 @@ export async function appendEvents(
   assertEventSemantics(events);
   await requireDatabase(ctx, database);
 
-  for (let attempt = 0; attempt <= MAX_GUARD_RETRIES; attempt++) {
+  return withRetries(GUARD_RETRIES, { what: `append to "${database}"`, why: 'concurrent changes in its constrained scope', details: { database } }, async () => {
     // A retry of a stored transaction must be recognised before constraints, which its own
     // earlier success may now break.
     const replay = replayOf(events, await ctx.store.findByKeys(database, events));
-    if (replay) return replay;
+    if (replay) return done(replay);
 
     const head = (await requireDatabase(ctx, database)).latest_revision;
     const violations = await evaluate(ctx.store, database, constraints, head);
     if (violations.length > 0) throw await violationError(ctx.store, database, violations, head);
-    if (options.dryRun) return { revision: head + events.length, events_count: events.length, dry_run: true };
+    if (options.dryRun) return done<AppendResult>({ revision: head + events.length, events_count: events.length, dry_run: true });
 
     const scopes = guardScopes(constraints);
     const outcome = await ctx.store.appendTransaction(database, {
@@ -68,21 +69,16 @@ export async function appendEvents(
     });
     switch (outcome.kind) {
       case 'appended':
-        return { revision: outcome.lastRevision, events_count: events.length };
+        return done<AppendResult>({ revision: outcome.lastRevision, events_count: events.length });
       case 'duplicates': {
         // A concurrent writer stored these keys first: a retry of the same transaction, or a clash.
         const again = replayOf(events, outcome.existing);
-        if (again) return again;
-        continue;
+        return again ? done(again) : tryAgain;
       }
       case 'guard_failed':
-        continue;
+        return tryAgain;
     }
-  }
-  throw new ResourceExhaustedError(
-    `append to "${database}" gave up after ${MAX_GUARD_RETRIES} concurrent changes in its constrained scope; retry later`,
-    { database, attempts: MAX_GUARD_RETRIES },
-  );
+  });
 }
 
 /**

@@ -6,18 +6,13 @@
  * Each upload of a name is the next version.
  */
 import { createHash } from 'node:crypto';
-import { NotFoundError, ResourceExhaustedError } from '../core/errors.ts';
-import type { ComponentWorld } from '../wasm/index.ts';
+import { NotFoundError } from '../core/errors.ts';
+import { done, tryAgain, withRetries, type RetryPolicy } from '../core/retry.ts';
+import type { ComponentKind } from './component-kinds.ts';
 import type { FactumContext } from './context.ts';
-import { requireDatabase } from './databases.ts';
+import { requireDatabase } from './require-database.ts';
 
-export interface ComponentKind {
-  /** Blob key prefix, e.g. `state-views/`. */
-  prefix: string;
-  /** For messages: "state view". */
-  label: string;
-  world: ComponentWorld;
-}
+export type { ComponentKind };
 
 /** What every version record carries besides the user's metadata. */
 export interface VersionFields {
@@ -26,6 +21,9 @@ export interface VersionFields {
   component_sha256: string;
   component_bytes: number;
 }
+
+/** Each lost race means another upload took a number; fresh numbers are read each time. */
+const VERSION_RETRIES: RetryPolicy = { maxAttempts: 20 };
 
 const pad = (n: number) => String(n).padStart(10, '0');
 const versionDir = (kind: ComponentKind, name: string, version: number) => `${kind.prefix}${name}/${pad(version)}`;
@@ -52,15 +50,14 @@ export async function publishComponent<M extends object>(
   await requireDatabase(ctx, database);
   const sha = createHash('sha256').update(component).digest('hex');
   await ctx.components.prepare(hostKey(database, kind, name, sha), component, kind.world);
-  for (let attempt = 0; attempt < 20; attempt++) {
+  return withRetries(VERSION_RETRIES, { what: `upload of ${kind.label} "${name}"`, why: 'concurrent uploads kept taking the next version', details: { name } }, async () => {
     const version = ((await reservedVersions(ctx, database, kind, name)).at(-1) ?? 0) + 1;
     const dir = versionDir(kind, name, version);
-    if (!(await ctx.store.putBlob(database, `${dir}/component.wasm`, component, { ifAbsent: true }))) continue;
+    if (!(await ctx.store.putBlob(database, `${dir}/component.wasm`, component, { ifAbsent: true }))) return tryAgain;
     const record = { ...metadata, version, created_at: ctx.now().toISOString(), component_sha256: sha, component_bytes: component.byteLength };
     await ctx.store.putBlob(database, `${dir}/metadata.json`, encoder.encode(JSON.stringify(record)));
-    return record;
-  }
-  throw new ResourceExhaustedError(`too many concurrent uploads of ${kind.label} "${name}"; retry`, { name });
+    return done(record);
+  });
 }
 
 /**

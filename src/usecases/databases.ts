@@ -1,9 +1,10 @@
 import { NotFoundError } from '../core/errors.ts';
-import { assertDatabaseName } from '../core/names.ts';
+import { assertSchema } from '../schema/openapi.ts';
 import type { DatabaseRecord } from '../storage/types.ts';
+import { STATE_CHANGES, STATE_VIEWS } from './component-kinds.ts';
+import { componentNames } from './component-registry.ts';
 import type { FactumContext } from './context.ts';
-import { stateChangeNames } from './state-changes.ts';
-import { stateViewNames } from './state-views.ts';
+import { requireDatabase } from './require-database.ts';
 
 export interface DatabaseDetails extends DatabaseRecord {
   state_views: string[];
@@ -15,24 +16,17 @@ export function listDatabases(ctx: FactumContext): Promise<DatabaseRecord[]> {
 }
 
 export async function createDatabase(ctx: FactumContext, name: unknown): Promise<DatabaseRecord> {
-  assertDatabaseName(name);
+  assertSchema<string>('DatabaseName', name, 'name');
   return ctx.store.createDatabase(name, ctx.now().toISOString());
-}
-
-export async function requireDatabase(ctx: FactumContext, name: string): Promise<DatabaseRecord> {
-  assertDatabaseName(name, 'database');
-  const record = await ctx.store.getDatabase(name);
-  if (!record) throw new NotFoundError(`database "${name}" does not exist`, { database: name });
-  return record;
 }
 
 export async function describeDatabase(ctx: FactumContext, name: string): Promise<DatabaseDetails> {
   const record = await requireDatabase(ctx, name);
-  return { ...record, state_views: await stateViewNames(ctx, name), state_changes: await stateChangeNames(ctx, name) };
+  return { ...record, state_views: await componentNames(ctx, name, STATE_VIEWS), state_changes: await componentNames(ctx, name, STATE_CHANGES) };
 }
 
 export async function deleteDatabase(ctx: FactumContext, name: string): Promise<void> {
-  assertDatabaseName(name, 'database');
+  assertSchema<string>('DatabaseName', name, 'database');
   if (!(await ctx.store.deleteDatabase(name))) {
     throw new NotFoundError(`database "${name}" does not exist`, { database: name });
   }

@@ -7,11 +7,9 @@ import { createHash } from 'node:crypto';
 import { InvalidArgumentError, NotFoundError } from '../core/errors.ts';
 import type { RawEvent } from '../core/events.ts';
 import { anyOf, parseSelector, type Selector } from '../core/selectors.ts';
+import { assertSchema } from '../schema/openapi.ts';
 import type { FactumContext } from './context.ts';
-import { requireDatabase } from './databases.ts';
-
-export const DEFAULT_LIMIT = 100;
-export const MAX_LIMIT = 10_000;
+import { requireDatabase } from './require-database.ts';
 
 export interface QueryRequest {
   selectors?: unknown[];
@@ -40,11 +38,17 @@ interface CursorState {
   q: string;
 }
 
+/**
+ * Runs a query (checked against openapi.yaml's QueryRequest here, so every caller — the API,
+ * the console, a CLI — gets the same rules and defaults) and answers one page.
+ */
 export async function queryEvents(ctx: FactumContext, database: string, request: QueryRequest): Promise<QueryResult> {
+  assertSchema<QueryRequest>('QueryRequest', request);
   const head = (await requireDatabase(ctx, database)).latest_revision;
   const selector = requestSelector(request);
   const direction = request.direction ?? 'forward';
-  const limit = request.limit ?? DEFAULT_LIMIT;
+  // The schema filled in the default.
+  const limit = request.limit!;
   const fingerprint = queryFingerprint(request);
   const cursor = request.cursor === undefined ? undefined : decodeCursor(request.cursor, fingerprint);
   const at = cursor?.at ?? head;

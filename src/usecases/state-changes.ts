@@ -7,8 +7,10 @@
  * Events elsewhere in the database never cause a retry.
  */
 import { FailedPreconditionError, FactumError, InvalidArgumentError, type ErrorDetails } from '../core/errors.ts';
-import { assertCloudEventShape, parseStoredEvent, type CloudEvent, type StoredEvent } from '../core/events.ts';
+import { parseStoredEvent, type CloudEvent, type StoredEvent } from '../core/events.ts';
+import { assertSchema } from '../schema/openapi.ts';
 import { parseConstraints, type RevisionConstraint } from '../core/constraints.ts';
+import { done, tryAgain, withRetries, type RetryPolicy } from '../core/retry.ts';
 import { ComponentFailedError, toCloudEvent, toWireConstraint, type Rejection, type ViewState } from '../wasm/index.ts';
 import { appendEvents } from './append-events.ts';
 import {
@@ -18,14 +20,12 @@ import {
   deleteComponent,
   preparedKey,
   publishComponent,
-  type ComponentKind,
   type VersionFields,
 } from './component-registry.ts';
+import { STATE_CHANGES } from './component-kinds.ts';
 import type { FactumContext } from './context.ts';
-import { requireDatabase } from './databases.ts';
+import { requireDatabase } from './require-database.ts';
 import { renderStateView, stateViewVersion, viewSelector } from './state-views.ts';
-
-export const STATE_CHANGES: ComponentKind = { prefix: 'state-changes/', label: 'state change', world: 'state-change' };
 
 /** A state view a state change reads, and how its parameters are bound. */
 export interface ViewBinding {
@@ -60,7 +60,7 @@ export type ProcessResult =
   | { success: false; status: number; error: { code: string; message: string; details: ErrorDetails }; kind: Rejection['kind'] };
 
 /** Rounds of render-decide-append before a command under constant contention is given up. */
-const MAX_ATTEMPTS = 30;
+const DECIDE_RETRIES: RetryPolicy = { maxAttempts: 30 };
 
 /** How a component's rejection kind is answered over HTTP. */
 export const REJECTION_STATUS: Record<Rejection['kind'], number> = {
@@ -101,10 +101,6 @@ export function stateChangeSummary(v: StateChangeVersion): StateChangeSummary {
   return { name: v.state_change_name, description: v.description ?? null, state_views: (v.state_views ?? []).map((b) => b.name), latest_version: v.version };
 }
 
-export function stateChangeNames(ctx: FactumContext, database: string): Promise<string[]> {
-  return componentNames(ctx, database, STATE_CHANGES);
-}
-
 export function deleteStateChange(ctx: FactumContext, database: string, name: string): Promise<void> {
   return deleteComponent(ctx, database, STATE_CHANGES, name);
 }
@@ -117,7 +113,7 @@ export async function processCommand(ctx: FactumContext, database: string, name:
   const body = encoder.encode(JSON.stringify(request.command));
   const receivedAt = ctx.now().toISOString();
 
-  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+  return withRetries(DECIDE_RETRIES, { what: `state change "${name}"`, why: 'the state views it reads kept changing', details: { state_change: name } }, async (attempt) => {
     const head = (await requireDatabase(ctx, database)).latest_revision;
     const views: ViewState[] = [];
     const guards: RevisionConstraint[] = [];
@@ -149,32 +145,31 @@ export async function processCommand(ctx: FactumContext, database: string, name:
       },
       views,
     );
-    if (!outcome.ok) return rejectionResult(outcome.rejection);
+    if (!outcome.ok) return done(rejectionResult(outcome.rejection));
 
     const { events, constraints } = readDecision(key, outcome.decision);
-    if (events.length === 0) return { success: true, events: [], revision: head, attempts: attempt, ...(request.dryRun ? { dry_run: true as const } : {}) };
+    if (events.length === 0) return done<ProcessResult>({ success: true, events: [], revision: head, attempts: attempt, ...(request.dryRun ? { dry_run: true as const } : {}) });
     try {
       const result = await appendEvents(ctx, database, events, [...guards, ...constraints], { dryRun: request.dryRun });
       const first = result.revision - events.length + 1;
       if (result.dry_run) {
-        return { success: true, events: events.map((e, i) => ({ ...e, revision: first + i })), revision: result.revision, attempts: attempt, dry_run: true };
+        return done<ProcessResult>({ success: true, events: events.map((e, i) => ({ ...e, revision: first + i })), revision: result.revision, attempts: attempt, dry_run: true });
       }
       const stored = await ctx.store.query(database, { fromRevision: first, toRevision: result.revision, direction: 'forward', limit: events.length });
-      return {
+      return done<ProcessResult>({
         success: true,
         events: stored.events.map(parseStoredEvent),
         revision: result.revision,
         attempts: attempt,
         ...(result.replayed ? { replayed: true as const } : {}),
-      };
+      });
     } catch (error) {
       // A view's guard failed: what the component decided on is stale. Decide again.
       const violated = error instanceof FailedPreconditionError ? (error.details.violations as Array<{ index: number }>) : [];
-      if (violated.some((v) => v.index < guards.length) && violated.every((v) => v.index < guards.length)) continue;
+      if (violated.some((v) => v.index < guards.length) && violated.every((v) => v.index < guards.length)) return tryAgain;
       throw error;
     }
-  }
-  throw new FailedPreconditionError(`the state views of "${name}" kept changing; gave up after ${MAX_ATTEMPTS} attempts`, { attempts: MAX_ATTEMPTS });
+  });
 }
 
 function bindParameters(binding: ViewBinding, parameters: Record<string, string>, command: unknown): Record<string, string> {
@@ -192,13 +187,16 @@ function bindParameters(binding: ViewBinding, parameters: Record<string, string>
   return bound;
 }
 
-/** Components are untrusted: what they decide is checked like client input, as their fault. */
+/**
+ * Components are untrusted: what they decide is checked by the very schema that checks a
+ * client's append (openapi.yaml's AppendRequest), and a failure is the component's fault.
+ */
 function readDecision(key: string, decision: { events: Parameters<typeof toCloudEvent>[0][]; constraints: Parameters<typeof toWireConstraint>[0][] }) {
   try {
     const events = decision.events.map(toCloudEvent);
-    events.forEach((e, i) => assertCloudEventShape(e as Record<string, unknown>, i));
-    const constraints = parseConstraints(decision.constraints.map(toWireConstraint));
-    return { events, constraints };
+    const wireConstraints = decision.constraints.map(toWireConstraint);
+    if (events.length > 0) assertSchema('AppendRequest', { events, constraints: wireConstraints });
+    return { events, constraints: parseConstraints(wireConstraints) };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     throw new ComponentFailedError(`state change "${key}" decided something invalid: ${message}`, error instanceof FactumError ? error.details : {});

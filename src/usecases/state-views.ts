@@ -17,11 +17,11 @@ import {
   deleteComponent,
   preparedKey,
   publishComponent,
-  type ComponentKind,
   type VersionFields,
 } from './component-registry.ts';
+import { STATE_VIEWS } from './component-kinds.ts';
 import type { FactumContext } from './context.ts';
-import { requireDatabase } from './databases.ts';
+import { requireDatabase } from './require-database.ts';
 
 export type QueryTemporality = 'revision' | 'effective_timestamp';
 
@@ -77,8 +77,6 @@ const EVOLVE_PAGE = 1000;
 
 const pad = (n: number, width: number) => String(n).padStart(width, '0');
 
-export const STATE_VIEWS: ComponentKind = { prefix: 'state-views/', label: 'state view', world: 'state-view' };
-
 export async function publishStateView(
   ctx: FactumContext,
   database: string,
@@ -115,10 +113,6 @@ export function stateViewSummary(v: StateViewVersion): StateViewSummary {
     parameters: v.parameters,
     latest_version: v.version,
   };
-}
-
-export function stateViewNames(ctx: FactumContext, database: string): Promise<string[]> {
-  return componentNames(ctx, database, STATE_VIEWS);
 }
 
 export function deleteStateView(ctx: FactumContext, database: string, name: string): Promise<void> {

@@ -18,6 +18,7 @@ import type { ComponentWorld } from './contract.ts';
 import { ComponentFailedError, StateViewError, type ViewErrorKind } from './errors.ts';
 import { toWitEvent, toWitParams, type ViewParams, type WitEvent } from './events.ts';
 import type { CommandInput, Decision, Rejection, ViewState } from './decisions.ts';
+import type { ComponentRuntime } from './runtime.ts';
 
 export type { ComponentLimits, PreparedComponent, ViewParams };
 
@@ -51,7 +52,7 @@ export interface ComponentHostOptions {
 /** Rough size of an event in component memory beyond its data: attribute strings and slots. */
 const EVENT_OVERHEAD_BYTES = 512;
 
-export class ComponentHost {
+export class ComponentHost implements ComponentRuntime {
   readonly limits: ComponentLimits;
   readonly #cacheDir: string;
   readonly #pool: ComponentPool;

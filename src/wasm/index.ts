@@ -1,4 +1,5 @@
 /** Running WebAssembly components: the public surface of src/wasm. */
+export type { ComponentRuntime, DecideOutcome } from './runtime.ts';
 export { ComponentHost, DEFAULT_COMPONENT_LIMITS, type ComponentHostOptions } from './host.ts';
 export type { ComponentLimits } from './component-pool.ts';
 export { prepareComponent, componentHash, type PreparedComponent } from './cache.ts';

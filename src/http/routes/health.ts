@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import type { FactumContext } from '../../usecases/context.ts';
-import { openapiText } from '../openapi.ts';
+import { openapiText } from '../../schema/openapi.ts';
 
 export function healthRouter(ctx: FactumContext, info: { version: string; startedAt: number }): Router {
   const router = Router();

@@ -15,11 +15,11 @@ import multer from 'multer';
 import nunjucks from 'nunjucks';
 import { FactumError, InvalidArgumentError, PayloadTooLargeError, type ErrorCode } from '../../core/errors.ts';
 import { parseStoredEvent, type CloudEvent, type RawEvent } from '../../core/events.ts';
-import { DATABASE_NAME_PATTERN } from '../../core/names.ts';
-import type { SelectorAttr } from '../../core/selectors.ts';
+import { SELECTOR_ATTRS, type SelectorAttr } from '../../core/selectors.ts';
 import type { FactumContext } from '../../usecases/context.ts';
-import { createDatabase, deleteDatabase, describeDatabase, listDatabases, requireDatabase } from '../../usecases/databases.ts';
-import { getEvent, MAX_LIMIT, queryEvents, type QueryRequest, type QueryResult } from '../../usecases/query-events.ts';
+import { createDatabase, deleteDatabase, describeDatabase, listDatabases } from '../../usecases/databases.ts';
+import { requireDatabase } from '../../usecases/require-database.ts';
+import { getEvent, queryEvents, type QueryRequest, type QueryResult } from '../../usecases/query-events.ts';
 import {
   deleteStateChange,
   listStateChanges,
@@ -45,9 +45,9 @@ import {
   type StateViewSummary,
   type StateViewVersion,
 } from '../../usecases/state-views.ts';
-import { isSelectorAttr, suggestValues } from '../../usecases/suggest-values.ts';
+import { suggestValues } from '../../usecases/suggest-values.ts';
 import { STATUS_BY_CODE } from '../errors.ts';
-import { componentValidator, describeSchemaError } from '../openapi.ts';
+import { componentSchema, componentValidator, describeSchemaError } from '../../schema/openapi.ts';
 import { validate } from '../validate.ts';
 
 export interface PagesOptions {
@@ -93,7 +93,7 @@ function attributeValuesApi(ctx: FactumContext): Router {
   router.get('/databases/:database/values/:attribute', validate('listAttributeValues'), async (_req, res) => {
     const { database, attribute } = res.locals.params as { database: string; attribute: string };
     const { prefix, limit } = res.locals.query as { prefix: string; limit: number };
-    res.json({ values: await suggestValues(ctx, database, attribute, prefix, limit) });
+    res.json({ values: await suggestValues(ctx, database, { attribute: attribute as SelectorAttr, prefix, limit }) });
   });
   return router;
 }
@@ -124,7 +124,7 @@ function createViews(version: string): Views {
   env.addGlobal('version', version);
   // The same rule as the server's, in the syntax of the HTML `pattern` attribute (its `v` flag
   // wants a literal hyphen escaped inside a class).
-  env.addGlobal('databaseNamePattern', DATABASE_NAME_PATTERN.source.slice(1, -1).replace('[a-z0-9-]', '[a-z0-9\\-]'));
+  env.addGlobal('databaseNamePattern', String(componentSchema('DatabaseName').pattern).slice(1, -1).replace('[a-z0-9-]', '[a-z0-9\\-]'));
   env.addFilter('count', (n: number) => n.toLocaleString('en-US'));
   env.addFilter('statusText', (status: number) => STATUS_CODES[status] ?? '');
   env.addFilter('bytes', formatBytes);
@@ -391,7 +391,7 @@ function htmlPages(ctx: FactumContext, views: Views, maxComponentBytes: number):
   /** `<option>`s for a `<datalist>`: values of the attribute starting with what was typed. */
   router.get('/databases/:database/query-builder/suggestions/:attribute', async (req, res) => {
     const attribute = req.params.attribute!;
-    const prefix = firstValue(req.query, 'prefix') || (isSelectorAttr(attribute) ? firstValue(req.query, attribute) : '');
+    const prefix = firstValue(req.query, 'prefix') || ((SELECTOR_ATTRS as readonly string[]).includes(attribute) ? firstValue(req.query, attribute) : '');
     page(res, 'partials/suggestions.njk', { values: await pageSuggestions(ctx, req.params.database!, attribute, prefix) });
   });
 
@@ -575,7 +575,7 @@ function toQueryRequest(form: QueryForm, cursor: string | undefined): QueryReque
   }
   const request: QueryRequest = {
     direction: form.direction,
-    limit: whole(form.limit, 'Limit', 'limit', 1, MAX_LIMIT)!,
+    limit: whole(form.limit, 'Limit', 'limit', 1, 10_000)!,
   };
   const selectors = form.rows
     .filter((row) => !isBlankRow(row))
@@ -627,7 +627,7 @@ async function runQuery(ctx: FactumContext, database: string, form: QueryForm, c
  */
 function pageSuggestions(ctx: FactumContext, database: string, attribute: string, prefix: string): Promise<string[]> {
   if (attribute === 'subject' && prefix === '') return requireDatabase(ctx, database).then(() => []);
-  return suggestValues(ctx, database, attribute, prefix, SUGGESTIONS);
+  return suggestValues(ctx, database, { attribute: attribute as SelectorAttr, prefix, limit: SUGGESTIONS });
 }
 
 async function initialSuggestions(ctx: FactumContext, database: string): Promise<Record<SelectorAttr, string[]>> {

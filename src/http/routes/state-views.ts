@@ -10,7 +10,7 @@ import {
   stateViewVersions,
   type StateViewDefinition,
 } from '../../usecases/state-views.ts';
-import { componentValidator, describeSchemaError } from '../openapi.ts';
+import { componentValidator, describeSchemaError } from '../../schema/openapi.ts';
 import { validate } from '../validate.ts';
 
 /** Query parameters of a render that are not view parameters. */

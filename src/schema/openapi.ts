@@ -1,13 +1,15 @@
 /**
  * openapi.yaml is the only place request schemas live. This module loads it once and compiles,
  * per operation, validators for the request body (by content type) and for path and query
- * parameters.
+ * parameters, and for any named schema, so that the HTTP layer, the console and the use cases
+ * (which check what components decide) all apply the very same rules.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { parse } from 'yaml';
+import { InvalidArgumentError } from '../core/errors.ts';
 
 // ajv-formats is CommonJS; its default export arrives wrapped under NodeNext resolution.
 type AddFormats = (ajv: Ajv2020) => unknown;
@@ -41,7 +43,7 @@ export interface OperationValidators {
 
 const document = parse(openapiText) as {
   paths: Record<string, Record<string, Operation> & { parameters?: Parameter[] }>;
-  components: { parameters: Record<string, Parameter> };
+  components: { parameters: Record<string, Parameter>; schemas?: Record<string, Record<string, unknown>> };
 };
 
 function newAjv(options: { coerceTypes: boolean }) {
@@ -105,9 +107,39 @@ function compileOperations(): Map<string, OperationValidators> {
 
 export const operations = compileOperations();
 
-/** Compiles one named schema of components/schemas, for checks outside a request. */
+const componentValidators = new Map<string, ValidateFunction>();
+
+/** The compiled validator of one named schema of components/schemas (compiled once). */
 export function componentValidator(name: string): ValidateFunction {
-  return bodyAjv.compile({ $ref: `openapi.yaml#/components/schemas/${name}` });
+  let validator = componentValidators.get(name);
+  if (!validator) {
+    if (!document.components.schemas?.[name]) throw new Error(`openapi.yaml has no schema ${name}`);
+    validator = bodyAjv.compile({ $ref: `openapi.yaml#/components/schemas/${name}` });
+    componentValidators.set(name, validator);
+  }
+  return validator;
+}
+
+/** A named schema as written in openapi.yaml (for rules shown to users, e.g. an HTML pattern). */
+export function componentSchema(name: string): Record<string, unknown> {
+  const schema = document.components.schemas?.[name];
+  if (!schema) throw new Error(`openapi.yaml has no schema ${name}`);
+  return schema;
+}
+
+/**
+ * Checks `value` against the named schema (filling in its defaults) and throws an
+ * InvalidArgumentError describing the first problem, with field paths under `root`.
+ */
+export function assertSchema<T>(name: string, value: unknown, root = ''): asserts value is T {
+  const validator = componentValidator(name);
+  if (!validator(value)) throw schemaError(validator.errors![0]!, root);
+}
+
+/** The InvalidArgumentError for a schema error, with the field path under `root`. */
+export function schemaError(error: ErrorObject, root = ''): InvalidArgumentError {
+  const { message, details } = describeSchemaError(error, root);
+  return new InvalidArgumentError(message, details);
 }
 
 /**
