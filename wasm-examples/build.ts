@@ -14,11 +14,11 @@ import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'nod
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { WIT_FILE } from '../src/wasm/contract.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const EXAMPLES_DIR = join(ROOT, 'wasm-examples');
 export const BUILD_CACHE_DIR = join(ROOT, '.cache', 'wasm');
-export const WIT_FILE = join(ROOT, 'wit', 'factum.wit');
 
 /** The examples, each a directory holding its source: `view.js` for views, `decide.js` for state changes. */
 const EXAMPLE_SOURCES = {

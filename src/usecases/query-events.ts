@@ -7,19 +7,13 @@ import { createHash } from 'node:crypto';
 import { InvalidArgumentError, NotFoundError } from '../core/errors.ts';
 import type { RawEvent } from '../core/events.ts';
 import { anyOf, parseSelector, type Selector } from '../core/selectors.ts';
+import type { ApiSchemas } from '../schema/api-types.ts';
 import { assertSchema } from '../schema/openapi.ts';
 import type { FactumContext } from './context.ts';
 import { requireDatabase } from './require-database.ts';
 
-export interface QueryRequest {
-  selectors?: unknown[];
-  selector?: unknown;
-  revision_range?: { start?: number; end?: number };
-  effective_time_range?: { start?: string; end?: string };
-  direction?: 'forward' | 'backward';
-  limit?: number;
-  cursor?: string;
-}
+/** A query as openapi.yaml's QueryRequest describes it. */
+export type QueryRequest = ApiSchemas['QueryRequest'];
 
 export interface QueryResult {
   events: RawEvent[];

@@ -20,40 +20,23 @@ import {
   deleteComponent,
   preparedKey,
   publishComponent,
-  type VersionFields,
 } from './component-registry.ts';
 import { STATE_CHANGES } from './component-kinds.ts';
+import type { ApiSchemas } from '../schema/api-types.ts';
 import type { FactumContext } from './context.ts';
 import { requireDatabase } from './require-database.ts';
 import { renderStateView, stateViewVersion, viewSelector } from './state-views.ts';
 
-/** A state view a state change reads, and how its parameters are bound. */
-export interface ViewBinding {
-  name: string;
-  /** Pin a version; default the latest at the time of each command. */
-  version?: number;
-  /**
-   * View parameter → template. `{x}` is replaced by the request parameter `x`, or else by the
-   * top-level field `x` of a JSON command; other text is kept as is.
-   */
-  parameters?: Record<string, string>;
-}
-
-export interface StateChangeDefinition {
-  state_change_name: string;
-  description?: string;
-  source_code_uri?: string;
-  state_views?: ViewBinding[];
-}
-
-export type StateChangeVersion = StateChangeDefinition & VersionFields;
-
-export interface ProcessRequest {
-  command: unknown;
-  parameters?: Record<string, string>;
-  last_seen_revision?: number;
-  dryRun?: boolean;
-}
+export type StateChangeDefinition = ApiSchemas['StateChangeMetadata'];
+/**
+ * A state view a state change reads, and how its parameters are bound: view parameter →
+ * template, where `{x}` is replaced by the request parameter `x`, or else by the top-level
+ * field `x` of a JSON command; other text is kept as is.
+ */
+export type ViewBinding = NonNullable<StateChangeDefinition['state_views']>[number];
+export type StateChangeVersion = ApiSchemas['StateChangeVersion'];
+export type StateChangeSummary = ApiSchemas['StateChangeSummary'];
+export type ProcessRequest = ApiSchemas['ProcessCommandRequest'] & { dryRun?: boolean };
 
 export type ProcessResult =
   | { success: true; events: StoredEvent[] | Array<CloudEvent & { revision: number }>; revision: number; attempts: number; dry_run?: true; replayed?: true }
@@ -87,13 +70,6 @@ export async function listStateChanges(ctx: FactumContext, database: string): Pr
   const names = await componentNames(ctx, database, STATE_CHANGES);
   const latest = await Promise.all(names.map((name) => componentVersion<StateChangeVersion>(ctx, database, STATE_CHANGES, name)));
   return latest.map(stateChangeSummary);
-}
-
-export interface StateChangeSummary {
-  name: string;
-  description: string | null;
-  state_views: string[];
-  latest_version: number;
 }
 
 /** How a state change is listed, from its latest version. */

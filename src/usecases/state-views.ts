@@ -17,39 +17,19 @@ import {
   deleteComponent,
   preparedKey,
   publishComponent,
-  type VersionFields,
 } from './component-registry.ts';
 import { STATE_VIEWS } from './component-kinds.ts';
+import type { ApiSchemas } from '../schema/api-types.ts';
 import type { FactumContext } from './context.ts';
 import { requireDatabase } from './require-database.ts';
 
-export type QueryTemporality = 'revision' | 'effective_timestamp';
 
 /** What a user sends to publish a state view (validated against openapi.yaml before here). */
-export interface StateViewDefinition {
-  state_view_name: string;
-  description?: string;
-  content_type: string;
-  content_schema?: string;
-  event_selector: Record<string, unknown>;
-  query_temporality: QueryTemporality;
-  source_code_uri?: string;
-}
-
-export interface StateViewVersion extends StateViewDefinition, VersionFields {
-  /** Parameter names the event selector binds; a view with any is parameterized. */
-  parameters: string[];
-}
-
-export interface StateViewSummary {
-  name: string;
-  description: string | null;
-  content_type: string;
-  query_temporality: QueryTemporality;
-  parameterized: boolean;
-  parameters: string[];
-  latest_version: number;
-}
+export type StateViewDefinition = ApiSchemas['StateViewMetadata'];
+/** A published version; `parameters` are the names its event selector binds. */
+export type StateViewVersion = ApiSchemas['StateViewVersion'];
+export type StateViewSummary = ApiSchemas['StateViewSummary'];
+export type QueryTemporality = StateViewDefinition['query_temporality'];
 
 export interface RenderRequest {
   revision?: number;

@@ -7,6 +7,7 @@
  * component used up the share it is given, and retrying the same call will fail the same way.
  */
 import { FactumError, type ErrorCode, type ErrorDetails } from '../core/errors.ts';
+import type { ViewErrorKind } from './generated/state-view/interfaces/factum-component-types.js';
 
 export type ComponentLimitName = 'time' | 'memory' | 'output';
 
@@ -39,8 +40,17 @@ export class ComponentFailedError extends FactumError {
   readonly code = 'INTERNAL' as const;
 }
 
-/** The kinds of error a state view may return, as named in the WIT contract. */
-export type ViewErrorKind = 'invalid-params' | 'invalid-event' | 'internal';
+export type { ViewErrorKind };
+
+/**
+ * What each kind of state-view error (the WIT's `view-error-kind`) means for the caller. A
+ * record over the generated type: a kind added to or removed from the WIT fails to compile here.
+ */
+export const VIEW_ERROR_CODES: Readonly<Record<ViewErrorKind, ErrorCode>> = {
+  'invalid-params': 'INVALID_ARGUMENT',
+  'invalid-event': 'INTERNAL',
+  internal: 'INTERNAL',
+};
 
 /**
  * A state view returned an error result. Bad parameters are the reader's fault
@@ -52,6 +62,6 @@ export class StateViewError extends FactumError {
   constructor(kind: ViewErrorKind, message: string, details: ErrorDetails = {}) {
     super(message, { ...details, kind });
     this.kind = kind;
-    this.code = kind === 'invalid-params' ? 'INVALID_ARGUMENT' : 'INTERNAL';
+    this.code = VIEW_ERROR_CODES[kind];
   }
 }

@@ -15,7 +15,7 @@ import type { StoredEvent } from '../core/events.ts';
 import { prepareComponent, type PreparedComponent } from './cache.ts';
 import { ComponentPool, type CallOutcome, type ComponentLimits } from './component-pool.ts';
 import type { ComponentWorld } from './contract.ts';
-import { ComponentFailedError, StateViewError, type ViewErrorKind } from './errors.ts';
+import { ComponentFailedError, StateViewError, VIEW_ERROR_CODES, type ViewErrorKind } from './errors.ts';
 import { toWitEvent, toWitParams, type ViewParams, type WitEvent } from './events.ts';
 import type { CommandInput, Decision, Rejection, ViewState } from './decisions.ts';
 import type { ComponentRuntime } from './runtime.ts';
@@ -184,11 +184,9 @@ function ownBytes(bytes: Uint8Array): Uint8Array {
   return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes);
 }
 
-const VIEW_ERROR_KINDS: readonly ViewErrorKind[] = ['invalid-params', 'invalid-event', 'internal'];
-
 function viewError(key: string, fn: string, payload: unknown): Error {
   const { kind, message } = (payload ?? {}) as { kind?: unknown; message?: unknown };
-  if (typeof kind === 'string' && VIEW_ERROR_KINDS.includes(kind as ViewErrorKind) && typeof message === 'string') {
+  if (typeof kind === 'string' && Object.hasOwn(VIEW_ERROR_CODES, kind) && typeof message === 'string') {
     return new StateViewError(kind as ViewErrorKind, message, { key, function: fn });
   }
   return new ComponentFailedError(`component "${key}" returned an unreadable error from ${fn}`, { key });

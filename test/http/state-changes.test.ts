@@ -165,6 +165,30 @@ describe('processing commands', () => {
     }
     expect((await api.post(`/databases/${db}/query`, { selectors: [{ stream: 'misbehaving' }] })).body.events.map((e: { id: string }) => e.id)).toEqual(['fine']);
   }, 60_000);
+
+  it('refuses events a component decides by exactly the rules the API applies to a client, writing nothing', async () => {
+    const db = await shop({});
+    expect((await upload(db, 'state-changes', { state_change_name: 'misbehaving' }, components['misbehaving-change'])).status).toBe(201);
+    const decided = { specversion: '1.0', source: 'misbehaving', type: 'Done', datacontenttype: 'application/json', data: {} };
+    for (const [mode, attributes, field] of [
+      ['long-type', { type: 'T'.repeat(2000) }, 'events[0].type'],
+      ['bad-schema', { dataschema: 'not a uri' }, 'events[0].dataschema'],
+    ] as const) {
+      // The same event sent by a client: the API's own answer.
+      const fromClient = await api.post(`/databases/${db}/events`, { events: [{ ...decided, id: mode, ...attributes }] });
+      expect(fromClient.status, mode).toBe(400);
+      const clientError = errorOf(fromClient);
+      expect(clientError.details.field).toBe(field);
+
+      const reply = await api.post(`/databases/${db}/state-changes/misbehaving/process`, { command: { mode, id: mode } });
+      expect(reply.status, mode).toBe(500);
+      const componentError = errorOf(reply);
+      expect(componentError.code).toBe('INTERNAL');
+      expect(componentError.message).toContain(clientError.message);
+      expect(componentError.details.field).toBe(field);
+    }
+    expect((await api.get(`/databases/${db}`)).body.latest_revision).toBe(0);
+  }, 60_000);
 });
 
 describe('concurrency', () => {
