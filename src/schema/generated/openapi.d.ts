@@ -131,6 +131,10 @@ export interface paths {
          *     original write may now break). A transaction reusing a stored `source` + `id` for a
          *     different event, or mixing stored and new events, is 409 ALREADY_EXISTS.
          *
+         *     **Contention**: while a constrained scope keeps changing under it, an append is checked
+         *     again at the new head, a bounded number of times; then it answers 409 ABORTED with
+         *     `Retry-After`, having written nothing.
+         *
          *     The body is either an `AppendRequest` object (`application/json`) or a bare array of
          *     events (`application/cloudevents-batch+json`).
          */
@@ -726,7 +730,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description ALREADY_EXISTS or FAILED_PRECONDITION. */
+        /** @description ALREADY_EXISTS, FAILED_PRECONDITION, or ABORTED (too much contention; carries `Retry-After`). */
         Conflict: {
             headers: {
                 [name: string]: unknown;
@@ -1460,7 +1464,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description A conflict rejection */
+            /** @description A conflict rejection, a constraint the component added did not hold (FAILED_PRECONDITION), or the views kept changing past the bounded number of rounds (ABORTED, with Retry-After). */
             409: {
                 headers: {
                     [name: string]: unknown;
