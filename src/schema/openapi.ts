@@ -175,6 +175,10 @@ export function describeSchemaError(error: ErrorObject, root: string): { message
     case 'enum':
       reason = `must be one of ${(error.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
       break;
+    case 'minProperties':
+    case 'maxProperties':
+      reason = `must have ${error.keyword === 'minProperties' ? 'at least' : 'at most'} ${String(error.params.limit)} ${error.params.limit === 1 ? 'property' : 'properties'}`;
+      break;
     case 'pattern': {
       // Patterns are unreadable to users; the schema's description says the rule in words.
       const description = (error.parentSchema as { description?: string } | undefined)?.description;
@@ -189,5 +193,8 @@ export function describeSchemaError(error: ErrorObject, root: string): { message
     default:
       reason = error.message ?? 'is invalid';
   }
+  // A rule in words (`x-rule` beside the keyword in openapi.yaml) says what to send instead.
+  const rule = (error.parentSchema as { 'x-rule'?: string } | undefined)?.['x-rule'];
+  if (rule && error.keyword !== 'pattern') reason = `${reason}: ${rule}`;
   return { message: `${details.field} ${reason}`, details: { ...details, reason: error.keyword } };
 }

@@ -8,4 +8,20 @@ export interface FactumContext {
   components: ComponentRuntime;
   /** The current time; tests may pin it. */
   now(): Date;
+  settings?: Partial<UseCaseSettings>;
+}
+
+/** Bounds the use cases keep, set by the server's configuration. */
+export interface UseCaseSettings {
+  /**
+   * Parameter sets per state-view version whose snapshots are kept; past it, the least
+   * recently rendered set is dropped (its next render starts from scratch).
+   */
+  maxViewSnapshotSets: number;
+}
+
+export const DEFAULT_USE_CASE_SETTINGS: UseCaseSettings = { maxViewSnapshotSets: 1000 };
+
+export function settingsOf(ctx: FactumContext): UseCaseSettings {
+  return { ...DEFAULT_USE_CASE_SETTINGS, ...ctx.settings };
 }

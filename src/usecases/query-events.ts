@@ -47,6 +47,15 @@ export async function queryEvents(ctx: FactumContext, database: string, request:
   const cursor = request.cursor === undefined ? undefined : decodeCursor(request.cursor, fingerprint);
   const at = cursor?.at ?? head;
 
+  const range = request.revision_range;
+  if (range?.start !== undefined && range.end !== undefined && range.start > range.end) {
+    throw new InvalidArgumentError(`revision_range.start (${range.start}) is after revision_range.end (${range.end})`, { field: 'revision_range.start' });
+  }
+  const fromTimeMs = timeBound(request.effective_time_range?.start, 'effective_time_range.start');
+  const toTimeMs = timeBound(request.effective_time_range?.end, 'effective_time_range.end');
+  if (fromTimeMs !== undefined && toTimeMs !== undefined && fromTimeMs > toTimeMs) {
+    throw new InvalidArgumentError('effective_time_range.start is after effective_time_range.end', { field: 'effective_time_range.start' });
+  }
   let fromRevision = request.revision_range?.start ?? 1;
   let toRevision = Math.min(request.revision_range?.end ?? at, at);
   if (cursor) {
@@ -57,8 +66,8 @@ export async function queryEvents(ctx: FactumContext, database: string, request:
     selector,
     fromRevision,
     toRevision,
-    fromTimeMs: timeBound(request.effective_time_range?.start, 'effective_time_range.start'),
-    toTimeMs: timeBound(request.effective_time_range?.end, 'effective_time_range.end'),
+    fromTimeMs,
+    toTimeMs,
     direction,
     limit,
   });

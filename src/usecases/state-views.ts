@@ -20,7 +20,8 @@ import {
 } from './component-registry.ts';
 import { STATE_VIEWS } from './component-kinds.ts';
 import type { ApiSchemas } from '../schema/api-types.ts';
-import type { FactumContext } from './context.ts';
+import { assertSchema } from '../schema/openapi.ts';
+import { settingsOf, type FactumContext } from './context.ts';
 import { requireDatabase } from './require-database.ts';
 
 
@@ -64,7 +65,8 @@ export async function publishStateView(
   component: Uint8Array,
 ): Promise<StateViewVersion> {
   const selector = parseSelector(definition.event_selector, 'event_selector');
-  return publishComponent(ctx, database, STATE_VIEWS, definition.state_view_name, { ...definition, parameters: selectorParameters(selector) }, component);
+  const parameters = [...new Set([...selectorParameters(selector), ...(definition.parameters ?? [])])].sort();
+  return publishComponent(ctx, database, STATE_VIEWS, definition.state_view_name, { ...definition, parameters }, component);
 }
 
 /** Every published version of a view, oldest first. */
@@ -113,6 +115,7 @@ export async function renderStateView(ctx: FactumContext, database: string, name
   if (request.effectiveTime !== undefined && view.query_temporality !== 'effective_timestamp') {
     throw new InvalidArgumentError(`state view "${name}" is read by revision; effective_time does not apply`, { field: 'effective_time' });
   }
+  checkViewParameters(view, request.params);
   const revision = request.revision ?? head;
   const toTimeMs = request.effectiveTime === undefined ? undefined : Date.parse(request.effectiveTime);
   const selector = viewSelector(view, request.params);
@@ -136,6 +139,7 @@ export async function renderStateView(ctx: FactumContext, database: string, name
   // computed from the start; revision renders resume from the nearest snapshot.
   const snapshotDir = `${SNAPSHOT_PREFIX}${name}/${pad(view.version, 10)}/${paramsHash(params)}/`;
   const snapshot = toTimeMs === undefined ? await nearestSnapshot(ctx, database, snapshotDir, revision) : undefined;
+  if (toTimeMs === undefined) await touchSnapshotSet(ctx, database, snapshotDir);
   let state = snapshot?.state ?? (await ctx.components.initialState(key, params));
   let evolvedEvents = 0;
   let from = (snapshot?.revision ?? 0) + 1;
@@ -151,7 +155,7 @@ export async function renderStateView(ctx: FactumContext, database: string, name
   // not depend on each other, so they overlap; a failed save still fails the render first.
   const saving =
     toTimeMs === undefined && (snapshot === undefined || evolvedEvents > 0) && revision > (snapshot?.revision ?? 0)
-      ? saveSnapshot(ctx, database, snapshotDir, revision, state)
+      ? saveSnapshot(ctx, database, snapshotDir, revision, state, snapshot === undefined)
       : undefined;
   const [saved, rendered] = await Promise.allSettled([saving, ctx.components.render(key, state, params)]);
   if (saved.status === 'rejected') throw saved.reason;
@@ -173,16 +177,71 @@ async function lastMatchingRevision(ctx: FactumContext, database: string, select
   return page.events[0]?.revision ?? 0;
 }
 
+/** Snapshot keys end in their revision, zero-padded; recency markers in `used-<epoch ms>`. */
+const isSnapshotKey = (key: string, dir: string) => /^\d{16}$/.test(key.slice(dir.length));
+const USED_MARKER = 'used-';
+/** A set's recency is written at most this often per server: a read writes only now and then. */
+const TOUCH_INTERVAL_MS = 60_000;
+const lastTouched = new Map<string, number>();
+
 async function nearestSnapshot(ctx: FactumContext, database: string, dir: string, revision: number): Promise<{ revision: number; state: Uint8Array } | undefined> {
-  const revisions = (await ctx.store.listBlobs(database, dir)).map((k) => Number(k.slice(dir.length))).filter((r) => r <= revision);
+  const revisions = (await ctx.store.listBlobs(database, dir)).filter((k) => isSnapshotKey(k, dir)).map((k) => Number(k.slice(dir.length))).filter((r) => r <= revision);
   const best = revisions.length > 0 ? Math.max(...revisions) : undefined;
   if (best === undefined) return undefined;
   const state = await ctx.store.getBlob(database, `${dir}${pad(best, 16)}`);
   return state && { revision: best, state };
 }
 
-async function saveSnapshot(ctx: FactumContext, database: string, dir: string, revision: number, state: Uint8Array): Promise<void> {
+async function saveSnapshot(ctx: FactumContext, database: string, dir: string, revision: number, state: Uint8Array, newSet: boolean): Promise<void> {
   await ctx.store.putBlob(database, `${dir}${pad(revision, 16)}`, state);
-  const keys = await ctx.store.listBlobs(database, dir);
+  const keys = (await ctx.store.listBlobs(database, dir)).filter((k) => isSnapshotKey(k, dir));
   for (const old of keys.slice(0, Math.max(0, keys.length - SNAPSHOTS_KEPT))) await ctx.store.deleteBlobs(database, old);
+  if (newSet) await dropLeastRecentSets(ctx, database, dir);
+}
+
+/**
+ * Records that a parameter set was rendered now, as the name of a marker blob (so recency can
+ * be read from a listing, without reading every set's blobs).
+ */
+async function touchSnapshotSet(ctx: FactumContext, database: string, dir: string): Promise<void> {
+  const now = ctx.now().getTime();
+  const key = `${database}/${dir}`;
+  if (now - (lastTouched.get(key) ?? 0) < TOUCH_INTERVAL_MS) return;
+  lastTouched.set(key, now);
+  if (lastTouched.size > 100_000) lastTouched.delete(lastTouched.keys().next().value!);
+  const markers = (await ctx.store.listBlobs(database, `${dir}${USED_MARKER}`)).filter((k) => k !== `${dir}${USED_MARKER}${pad(now, 16)}`);
+  await ctx.store.putBlob(database, `${dir}${USED_MARKER}${pad(now, 16)}`, new TextEncoder().encode(new Date(now).toISOString()));
+  for (const old of markers) await ctx.store.deleteBlobs(database, old);
+}
+
+/** Keeps at most `maxViewSnapshotSets` parameter sets of a view version: the most recently used. */
+async function dropLeastRecentSets(ctx: FactumContext, database: string, dir: string): Promise<void> {
+  const versionDir = dir.slice(0, dir.slice(0, -1).lastIndexOf('/') + 1);
+  const recency = new Map<string, number>();
+  for (const key of await ctx.store.listBlobs(database, versionDir)) {
+    const [set, leaf] = key.slice(versionDir.length).split('/');
+    const used = leaf?.startsWith(USED_MARKER) ? Number(leaf.slice(USED_MARKER.length)) : 0;
+    recency.set(set!, Math.max(recency.get(set!) ?? 0, used));
+  }
+  const excess = recency.size - settingsOf(ctx).maxViewSnapshotSets;
+  if (excess <= 0) return;
+  const oldest = [...recency].sort(([, a], [, b]) => a - b).slice(0, excess);
+  for (const [set] of oldest) await ctx.store.deleteBlobs(database, `${versionDir}${set}/`);
+}
+
+/**
+ * A view takes the parameters its selector binds and those it declares; anything else is most
+ * likely a typo or a tracking tag, and would otherwise render silently and keep its own snapshots.
+ */
+function checkViewParameters(view: StateViewVersion, params: Readonly<Record<string, string>>): void {
+  for (const [name, value] of Object.entries(params)) {
+    if (!view.parameters.includes(name)) {
+      const takes = view.parameters.length > 0 ? `its parameters are ${view.parameters.join(', ')}` : 'it takes none';
+      throw new InvalidArgumentError(`state view "${view.state_view_name}" has no parameter "${name.slice(0, 100)}"; ${takes}`, {
+        field: name.slice(0, 100),
+        parameters: view.parameters,
+      });
+    }
+    assertSchema('ViewParameterValue', value, name);
+  }
 }

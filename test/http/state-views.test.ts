@@ -245,6 +245,66 @@ describe('parameters, versions, effective time and deletion', () => {
 });
 
 describe('snapshots and misbehaving components', () => {
+  const snapshotSets = async (db: string, view: string) =>
+    new Set((await ts.server.ctx.store.listBlobs(db, `state-view-snapshots/${view}/`)).map((k) => k.split('/').slice(0, 4).join('/'))).size;
+
+  it('refuses parameters a view does not take, naming those it does, and stores nothing for them', async () => {
+    const db = await newDatabase();
+    await upload(db, { state_view_name: 'orders', content_type: 'application/json', event_selector: orderSelector, query_temporality: 'revision' }, components['order-summary']);
+    await upload(db, { state_view_name: 'customer-profile', content_type: 'application/json', event_selector: { subject: '{customer_id}' }, query_temporality: 'revision' }, components['customer-profile']);
+    await api.post(`/databases/${db}/events`, { events: [order('OrderCreated', { orderId: 'o-1', total: 5 }), cloudEvent({ source: 'crm', type: 'CustomerRegistered', subject: 'c-1', data: { customerId: 'c-1', name: 'Ada', creditLimit: 10 } })] });
+    expect((await api.get(`/databases/${db}/state-views/orders`)).status).toBe(200);
+    expect((await api.get(`/databases/${db}/state-views/customer-profile?customer_id=c-1`)).status).toBe(200);
+    const before = await ts.server.ctx.store.listBlobs(db, 'state-view-snapshots/');
+
+    const typo = await api.get(`/databases/${db}/state-views/orders?revison=1`);
+    expect(typo.status).toBe(400);
+    expect(errorOf(typo)).toMatchObject({ code: 'INVALID_ARGUMENT', details: { field: 'revison', parameters: [] } });
+    expect(errorOf(typo).message).toContain('it takes none');
+    for (let i = 0; i < 20; i++) {
+      const tagged = await api.get(`/databases/${db}/state-views/customer-profile?customer_id=c-1&utm_source=x${i}`);
+      expect(tagged.status).toBe(400);
+      expect(errorOf(tagged).message).toContain('its parameters are customer_id');
+    }
+    const long = await api.get(`/databases/${db}/state-views/customer-profile?customer_id=${'c'.repeat(5000)}`);
+    expect(long.status).toBe(400);
+    expect(errorOf(long).details.field).toBe('customer_id');
+    expect(await ts.server.ctx.store.listBlobs(db, 'state-view-snapshots/')).toEqual(before);
+  });
+
+  it('keeps snapshots for a bounded number of parameter sets, dropping the least recently rendered', async () => {
+    const db = await newDatabase();
+    await upload(db, { state_view_name: 'customer-profile', content_type: 'application/json', event_selector: { subject: '{customer_id}' }, query_temporality: 'revision' }, components['customer-profile']);
+    const customers = ['c-1', 'c-2', 'c-3', 'c-4'];
+    await api.post(`/databases/${db}/events`, {
+      events: customers.map((id) => cloudEvent({ source: 'crm', type: 'CustomerRegistered', subject: id, data: { customerId: id, name: id, creditLimit: 10 } })),
+    });
+    const { ctx } = ts.server;
+    const realNow = ctx.now;
+    let clock = Date.parse('2030-01-01T00:00:00Z');
+    ctx.settings = { maxViewSnapshotSets: 3 };
+    ctx.now = () => new Date(clock);
+    try {
+      const render = async (id: string) => {
+        clock += 120_000;
+        const reply = await api.get(`/databases/${db}/state-views/customer-profile?customer_id=${id}`);
+        expect(reply.status).toBe(200);
+        return Number(reply.headers.get('factum-evolved-events'));
+      };
+      for (const id of ['c-1', 'c-2', 'c-3']) expect(await render(id)).toBe(1);
+      expect(await render('c-1')).toBe(0); // from its snapshot, and now the most recent
+      expect(await render('c-4')).toBe(1); // a fourth set: c-2, the least recently rendered, goes
+      expect(await snapshotSets(db, 'customer-profile')).toBe(3);
+      expect(await render('c-1')).toBe(0);
+      expect(await render('c-3')).toBe(0);
+      expect(await render('c-2')).toBe(1); // evolved again from the start
+      expect(await snapshotSets(db, 'customer-profile')).toBe(3);
+    } finally {
+      ctx.now = realNow;
+      delete ctx.settings;
+    }
+  });
+
   it('keeps snapshots across a restart, so rendering evolves only what came after', async () => {
     const db = await newDatabase();
     await upload(db, { state_view_name: 'orders', content_type: 'application/json', event_selector: orderSelector, query_temporality: 'revision' }, components['order-summary']);
@@ -261,7 +321,7 @@ describe('snapshots and misbehaving components', () => {
   it('stops a view that loops, exhausts memory, floods output or crashes, and keeps serving the others', async () => {
     const db = await newDatabase();
     const meta = (name: string) => ({ state_view_name: name, content_type: 'text/plain', event_selector: { event_type: 'Tick' }, query_temporality: 'revision' });
-    await upload(db, meta('misbehaving'), components['misbehaving-view']);
+    await upload(db, { ...meta('misbehaving'), parameters: ['mode', 'size'] }, components['misbehaving-view']);
     await upload(db, { ...meta('orders'), content_type: 'application/json', event_selector: orderSelector }, components['order-summary']);
     await api.post(`/databases/${db}/events`, { events: [cloudEvent({ type: 'Tick' }), order('OrderCreated', { orderId: 'o', total: 2 })] });
     expect((await api.get(`/databases/${db}/state-views/misbehaving`)).text).toBe('1');

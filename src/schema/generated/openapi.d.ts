@@ -291,11 +291,16 @@ export interface paths {
          * @description Renders the latest version at the latest revision, served with the view's `content_type`.
          *     Every query parameter other than `revision`, `effective_time` and `version` is a view
          *     parameter: it binds the `{name}` placeholders of the view's event selector (so a view per
-         *     customer reads only that customer's events) and is passed to the component.
+         *     customer reads only that customer's events) and is passed to the component. A view
+         *     takes the parameters its selector's placeholders name and those its metadata declares in
+         *     `parameters`; any other parameter (a typo such as `revison`, a tracking tag) is refused
+         *     with 400 naming the ones it takes. A value is at most 1 024 characters.
          *
          *     Rendering is incremental: the server keeps snapshots of the state per version and
          *     parameters, so a render after N new events evolves only those N events, and a render at
-         *     an earlier revision starts from the nearest snapshot before it. Views read by
+         *     an earlier revision starts from the nearest snapshot before it. Snapshots are kept for a
+         *     bounded number of parameter sets per view version (`--max-view-snapshot-sets`); the least
+         *     recently rendered set is dropped first, so no read can grow storage without limit. Views read by
          *     `effective_timestamp` fold the matching events whose effective time is at or before
          *     `effective_time` (default: all of them), in revision order, from the start.
          *
@@ -521,10 +526,10 @@ export interface components {
         };
         /**
          * @description Either the field form (`stream`, `event_type`, `subject`, AND-ed; `source` is accepted
-         *     as another name for `stream`) or the tree form. In the tree form, `equals` on `subject`
-         *     with `null` matches events without a subject.
+         *     as another name for `stream`) or the tree form, told apart by `type`. In the tree form,
+         *     `equals` on `subject` with `null` matches events without a subject.
          */
-        Selector: components["schemas"]["FieldSelector"] | components["schemas"]["LeafSelector"] | components["schemas"]["CompositeSelector"];
+        Selector: components["schemas"]["LeafSelector"] | components["schemas"]["CompositeSelector"] | components["schemas"]["FieldSelector"];
         FieldSelector: {
             stream?: string;
             source?: string;
@@ -638,7 +643,16 @@ export interface components {
             query_temporality: "revision" | "effective_timestamp";
             /** Format: uri */
             source_code_uri?: string;
+            /**
+             * @description Parameters the view takes besides the placeholders of its selector (which it takes
+             *     anyway), e.g. an output format. A render with any other parameter is refused.
+             */
+            parameters?: components["schemas"]["ViewParameterName"][];
         };
+        /** @description a letter or underscore, then up to 63 letters, digits or underscores */
+        ViewParameterName: string;
+        /** @description The value of a view parameter, bound into the selector like an event attribute (at most 1 024 characters). */
+        ViewParameterValue: string;
         StateViewVersion: components["schemas"]["StateViewMetadata"] & {
             version: number;
             /** Format: date-time */
