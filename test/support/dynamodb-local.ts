@@ -10,6 +10,7 @@ import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
+import type { DynamoDBClient, ServiceOutputTypes } from '@aws-sdk/client-dynamodb';
 
 export interface DynamoDbLocal {
   endpoint: string;
@@ -136,15 +137,30 @@ async function terminate(child: ChildProcess): Promise<void> {
 /**
  * Lets a test answer or alter chosen DynamoDB commands: `intercept` returns a promise to answer a
  * command itself, or undefined to pass it on to the real client (`forward`).
+ *
+ * The store sends items through a document client built over this client, which shares its
+ * middleware stack but not its `send`; so the interception is the first middleware of that stack.
+ * It sees the low-level command (a QueryCommand for a document QueryCommand), its input and
+ * output as the adapter wrote and reads them: plain JavaScript values, not attribute values.
  */
-export function interceptSend<C extends { send: (...args: never[]) => Promise<unknown> }>(
-  client: C,
+export function interceptSend(
+  client: DynamoDBClient,
   intercept: (command: unknown, forward: () => Promise<unknown>) => Promise<unknown> | undefined,
-): C {
-  const send = client.send.bind(client) as (...args: unknown[]) => Promise<unknown>;
-  (client as { send: unknown }).send = (...args: unknown[]) => {
-    const forward = () => send(...args);
-    return intercept(args[0], forward) ?? forward();
-  };
+): DynamoDBClient {
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      // The first middleware is handed the command itself.
+      let forwarded: { response: unknown } | undefined;
+      const forward = async () => {
+        const result = await next(args);
+        forwarded = result;
+        return result.output;
+      };
+      const answer = intercept(args, forward);
+      if (!answer) return next(args);
+      return { response: forwarded?.response, output: (await answer) as ServiceOutputTypes };
+    },
+    { step: 'initialize', priority: 'high', name: 'testInterceptSend' },
+  );
   return client;
 }

@@ -2,7 +2,6 @@
  * Selectors against DynamoDB: which GSI lookups can answer one, the server-side filter that saves
  * transferring events that do not match, and the check in code that has the final word.
  */
-import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { matchesSelector, type Selector, type SelectorAttr } from '../../core/selectors.ts';
 import { A } from './keys.ts';
 import { num, type Item } from './items.ts';
@@ -68,7 +67,7 @@ export interface EventFilter {
 /** Whether an event item (or its GSI projection) passes the selector and the time bounds. */
 export function itemMatches(item: Item, filter: EventFilter): boolean {
   if (filter.selector) {
-    const event = { source: item[A.source]?.S ?? '', type: item[A.type]?.S ?? '', subject: item[A.subject]?.S };
+    const event = { source: text(item[A.source]) ?? '', type: text(item[A.type]) ?? '', subject: text(item[A.subject]) };
     if (!matchesSelector(filter.selector, event)) return false;
   }
   if (filter.fromTimeMs !== undefined || filter.toTimeMs !== undefined) {
@@ -79,10 +78,18 @@ export function itemMatches(item: Item, filter: EventFilter): boolean {
   return true;
 }
 
+function sendable(bound: number | undefined): bound is number {
+  return bound !== undefined && Number.isFinite(bound) && Math.abs(bound) <= Number.MAX_SAFE_INTEGER;
+}
+
+function text(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
 export interface Expression {
   expression: string;
   names: Record<string, string>;
-  values: Record<string, AttributeValue>;
+  values: Record<string, string | number>;
 }
 
 /** DynamoDB refuses expressions over 4 KB; big selectors are then filtered in code only. */
@@ -98,7 +105,7 @@ const ATTR_NAMES: Record<SelectorAttr, string> = { stream: A.source, event_type:
  */
 export function filterExpression(filter: EventFilter): Expression | undefined {
   const names: Record<string, string> = {};
-  const values: Record<string, AttributeValue> = {};
+  const values: Record<string, string | number> = {};
   let valueBytes = 0;
   let expressible = true;
   const name = (attribute: string): string => {
@@ -106,21 +113,21 @@ export function filterExpression(filter: EventFilter): Expression | undefined {
     names[placeholder] = attribute;
     return placeholder;
   };
-  const value = (v: AttributeValue): string => {
+  const value = (v: string | number): string => {
     const placeholder = `:f${Object.keys(values).length}`;
     values[placeholder] = v;
-    valueBytes += v.S !== undefined ? Buffer.byteLength(v.S) : 21;
+    valueBytes += typeof v === 'string' ? Buffer.byteLength(v) : 21;
     return placeholder;
   };
   const walk = (selector: Selector): string => {
     switch (selector.type) {
       case 'equals': {
         const attr = name(ATTR_NAMES[selector.attr]);
-        return selector.value === null ? `attribute_not_exists(${attr})` : `${attr} = ${value({ S: selector.value })}`;
+        return selector.value === null ? `attribute_not_exists(${attr})` : `${attr} = ${value(selector.value)}`;
       }
       case 'starts_with': {
         const attr = name(ATTR_NAMES[selector.attr]);
-        return selector.value === '' ? `attribute_exists(${attr})` : `begins_with(${attr}, ${value({ S: selector.value })})`;
+        return selector.value === '' ? `attribute_exists(${attr})` : `begins_with(${attr}, ${value(selector.value)})`;
       }
       case 'and':
       case 'or':
@@ -131,9 +138,10 @@ export function filterExpression(filter: EventFilter): Expression | undefined {
   };
   const parts: string[] = [];
   if (filter.selector) parts.push(walk(filter.selector));
-  // Bounds that are not finite cannot be DynamoDB numbers; the check in code still applies them.
-  if (Number.isFinite(filter.fromTimeMs)) parts.push(`${name(A.effectiveTime)} >= ${value({ N: String(filter.fromTimeMs) })}`);
-  if (Number.isFinite(filter.toTimeMs)) parts.push(`${name(A.effectiveTime)} <= ${value({ N: String(filter.toTimeMs) })}`);
+  // Bounds that are not finite cannot be DynamoDB numbers, and the document client refuses to send
+  // numbers beyond the safe integers; the check in code still applies such bounds.
+  if (sendable(filter.fromTimeMs)) parts.push(`${name(A.effectiveTime)} >= ${value(filter.fromTimeMs)}`);
+  if (sendable(filter.toTimeMs)) parts.push(`${name(A.effectiveTime)} <= ${value(filter.toTimeMs)}`);
   if (parts.length === 0 || !expressible) return undefined;
   const expression = parts.join(' AND ');
   if (expression.length > MAX_FILTER_EXPRESSION_CHARS || valueBytes > MAX_FILTER_VALUE_BYTES) return undefined;

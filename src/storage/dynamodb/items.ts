@@ -1,12 +1,19 @@
 /**
- * Building event items, and the size limits DynamoDB puts on them, checked before any write.
+ * Building items, and the size limits DynamoDB puts on them, checked before any write.
+ *
+ * Items are plain objects, marshalled by the document client: strings are stored as S, numbers
+ * as N and byte arrays as B, the only attribute types the table holds.
  */
-import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { InvalidArgumentError, PayloadTooLargeError } from '../../core/errors.ts';
 import { effectiveTimeMs, storedEventJson, type CloudEvent } from '../../core/events.ts';
 import { A, eventKeySk, eventSk, indexKey } from './keys.ts';
 
-export type Item = Record<string, AttributeValue>;
+export type Item = Record<string, string | number | Uint8Array>;
+
+/** The primary key of an item. */
+export function itemKey(pk: string, sk: string): Item {
+  return { [A.pk]: pk, [A.sk]: sk };
+}
 
 /** DynamoDB's limit on actions in one transaction. */
 export const MAX_TRANSACTION_ACTIONS = 100;
@@ -40,21 +47,15 @@ export function itemBytes(item: Item): number {
   return total;
 }
 
-function valueBytes(value: AttributeValue): number {
-  if (value.S !== undefined) return Buffer.byteLength(value.S);
-  if (value.N !== undefined) return 21;
-  if (value.B !== undefined) return value.B.byteLength;
-  if (value.BOOL !== undefined || value.NULL !== undefined) return 1;
-  if (value.L !== undefined) return 3 + value.L.reduce((n, v) => n + 1 + valueBytes(v), 0);
-  if (value.M !== undefined) return 3 + itemBytes(value.M);
-  if (value.SS !== undefined) return value.SS.reduce((n, s) => n + Buffer.byteLength(s), 0);
-  if (value.NS !== undefined) return value.NS.length * 21;
-  if (value.BS !== undefined) return value.BS.reduce((n, b) => n + b.byteLength, 0);
-  return 0;
+function valueBytes(value: Item[string]): number {
+  if (typeof value === 'string') return Buffer.byteLength(value);
+  if (typeof value === 'number') return 21;
+  return value.byteLength;
 }
 
-export function num(value: AttributeValue | undefined): number {
-  return value?.N === undefined ? NaN : Number(value.N);
+/** A number attribute as read, NaN when it is missing (or not a number). */
+export function num(value: unknown): number {
+  return typeof value === 'number' ? value : NaN;
 }
 
 export interface EventItems {
@@ -71,24 +72,24 @@ export function eventItems(
 ): EventItems {
   const subject = typeof event.subject === 'string' ? event.subject : undefined;
   const item: Item = {
-    [A.pk]: { S: dbId },
-    [A.sk]: { S: eventSk(revision) },
-    [A.revision]: { N: String(revision) },
-    [A.json]: { S: storedEventJson(event, revision, recordedtime) },
-    [A.source]: { S: event.source },
-    [A.type]: { S: event.type },
-    [A.committedAt]: { N: String(committedAtMs) },
-    [A.streamIndexKey]: { S: indexKey(dbId, event.source) },
-    [A.typeIndexKey]: { S: indexKey(dbId, event.type) },
-    [A.subjectIndexKey]: { S: indexKey(dbId, subject ?? null) },
+    [A.pk]: dbId,
+    [A.sk]: eventSk(revision),
+    [A.revision]: revision,
+    [A.json]: storedEventJson(event, revision, recordedtime),
+    [A.source]: event.source,
+    [A.type]: event.type,
+    [A.committedAt]: committedAtMs,
+    [A.streamIndexKey]: indexKey(dbId, event.source),
+    [A.typeIndexKey]: indexKey(dbId, event.type),
+    [A.subjectIndexKey]: indexKey(dbId, subject ?? null),
   };
-  if (subject !== undefined) item[A.subject] = { S: subject };
+  if (subject !== undefined) item[A.subject] = subject;
   const effective = effectiveTimeMs(event, recordedtime);
   // An unparseable time cannot be a DynamoDB number; leaving it out keeps the event outside every time range, as elsewhere.
-  if (Number.isFinite(effective)) item[A.effectiveTime] = { N: String(effective) };
+  if (Number.isFinite(effective)) item[A.effectiveTime] = effective;
   return {
     event: item,
-    key: { [A.pk]: { S: dbId }, [A.sk]: { S: eventKeySk(event.source, event.id) }, [A.revision]: { N: String(revision) } },
+    key: { [A.pk]: dbId, [A.sk]: eventKeySk(event.source, event.id), [A.revision]: revision },
   };
 }
 

@@ -24,7 +24,10 @@
  * or write the old partition, however long its removal takes.
  *
  * Three GSIs (by_stream, by_type, by_subject) map "<db id>|<encoded value>" + revision to events,
- * for selective queries. GSIs are eventually consistent and are never used for append checks.
+ * for selective queries. GSIs are eventually consistent: queries read events committed within the
+ * last `indexSettleMs` from the base table instead (read.ts). An append's guard is checked on the
+ * base table, but the constraints behind it are evaluated with queries, so an index lagging by
+ * more than that can hide an event from them.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { SelectorAttr } from '../../core/selectors.ts';
