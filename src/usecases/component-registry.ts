@@ -1,9 +1,12 @@
 /**
  * Uploaded components (state views and state changes) and their versions, kept as blobs of the
  * database they belong to:
- *   <kind>/<name>/<version>/component.wasm   written first: it reserves the version number
- *   <kind>/<name>/<version>/metadata.json    written last: from then on the version exists
- * Each upload of a name is the next version.
+ *   <kind>/<name>/content/<sha256>.wasm      the bytes, once per content: uploading the same
+ *                                            component again adds a version, not a copy
+ *   <kind>/<name>/<version>/metadata.json    created if absent, after the content: it takes
+ *                                            the version number, and from then on the version exists
+ * Each upload of a name is the next version. Versions stored before content was shared keep
+ * their bytes in <kind>/<name>/<version>/component.wasm, which is still read and counted.
  */
 import { createHash } from 'node:crypto';
 import { NotFoundError } from '../core/errors.ts';
@@ -50,23 +53,30 @@ export async function publishComponent<M extends object>(
   await requireDatabase(ctx, database);
   const sha = createHash('sha256').update(component).digest('hex');
   await ctx.components.prepare(hostKey(database, kind, name, sha), component, kind.world);
+  const contentKey = contentBlobKey(kind, name, sha);
+  if (!(await blobExists(ctx, database, contentKey))) await ctx.store.putBlob(database, contentKey, component, { ifAbsent: true });
   return withRetries(VERSION_RETRIES, { what: `upload of ${kind.label} "${name}"`, why: 'concurrent uploads kept taking the next version', details: { name } }, async () => {
     const version = ((await reservedVersions(ctx, database, kind, name)).at(-1) ?? 0) + 1;
-    const dir = versionDir(kind, name, version);
-    if (!(await ctx.store.putBlob(database, `${dir}/component.wasm`, component, { ifAbsent: true }))) return tryAgain;
     const record = { ...metadata, version, created_at: ctx.now().toISOString(), component_sha256: sha, component_bytes: component.byteLength };
-    await ctx.store.putBlob(database, `${dir}/metadata.json`, encoder.encode(JSON.stringify(record)));
-    return done(record);
+    const taken = await ctx.store.putBlob(database, `${versionDir(kind, name, version)}/metadata.json`, encoder.encode(JSON.stringify(record)), { ifAbsent: true });
+    return taken ? done(record) : tryAgain;
   });
 }
 
+const contentBlobKey = (kind: ComponentKind, name: string, sha: string) => `${kind.prefix}${name}/content/${sha}.wasm`;
+
+async function blobExists(ctx: FactumContext, database: string, key: string): Promise<boolean> {
+  return (await ctx.store.listBlobs(database, key)).includes(key);
+}
+
 /**
- * Version numbers taken so far, ascending: every version with a component, including one whose
- * upload never wrote its metadata, so a number is never handed out twice.
+ * Version numbers taken so far, ascending: every version directory, including one an older
+ * upload left with a component but no metadata, so a number is never handed out twice.
  */
 async function reservedVersions(ctx: FactumContext, database: string, kind: ComponentKind, name: string): Promise<number[]> {
   const keys = await ctx.store.listBlobs(database, `${kind.prefix}${name}/`);
-  return [...new Set(keys.map((key) => Number(key.split('/')[2])))].sort((a, b) => a - b);
+  const versions = keys.map((key) => key.split('/')[2]!).filter((segment) => /^\d+$/.test(segment)).map(Number);
+  return [...new Set(versions)].sort((a, b) => a - b);
 }
 
 /** Every published version, oldest first; NotFoundError when there is none. */
@@ -111,7 +121,9 @@ export async function deleteComponent(ctx: FactumContext, database: string, kind
 export async function preparedKey(ctx: FactumContext, database: string, kind: ComponentKind, name: string, version: VersionFields): Promise<string> {
   const key = hostKey(database, kind, name, version.component_sha256);
   if (!ctx.components.has(key)) {
-    const wasm = await ctx.store.getBlob(database, `${versionDir(kind, name, version.version)}/component.wasm`);
+    const wasm =
+      (await ctx.store.getBlob(database, contentBlobKey(kind, name, version.component_sha256))) ??
+      (await ctx.store.getBlob(database, `${versionDir(kind, name, version.version)}/component.wasm`));
     if (!wasm) throw new NotFoundError(`${kind.label} "${name}" version ${version.version} has no component`, { name });
     await ctx.components.prepare(key, wasm, kind.world);
   }

@@ -92,6 +92,18 @@ describe('publishing', () => {
     expect(String(reply.body.error.details.field)).toContain(field);
   });
 
+  it('stores the bytes of identical uploads once, and each version renders', async () => {
+    const db = await newDatabase();
+    const meta = { state_view_name: 'orders', content_type: 'application/json', event_selector: orderSelector, query_temporality: 'revision' };
+    expect((await upload(db, meta, components['order-summary'])).body.state_view.version).toBe(1);
+    expect((await upload(db, { ...meta, description: 'same bytes' }, components['order-summary'])).body.state_view.version).toBe(2);
+    expect((await upload(db, meta, components['customer-profile'])).body.state_view.version).toBe(3);
+    const wasmBlobs = (await ts.server.ctx.store.listBlobs(db, 'state-views/orders/')).filter((k) => k.endsWith('.wasm'));
+    expect(wasmBlobs).toHaveLength(2);
+    await api.post(`/databases/${db}/events`, { events: [order('OrderCreated', { orderId: 'o-1', total: 5 })] });
+    for (const version of [1, 2]) expect((await api.get(`/databases/${db}/state-views/orders?version=${version}`)).body.total_orders, `version ${version}`).toBe(1);
+  });
+
   it('refuses a body that is not multipart, and a component over the size limit with 413', async () => {
     const db = await newDatabase();
     const json = await api.post(`/databases/${db}/state-views`, { state_view_name: 'v' });
