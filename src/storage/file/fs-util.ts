@@ -39,7 +39,8 @@ export async function acquireDirectoryLock(dataDir: string): Promise<DirectoryLo
   throw new UnavailableError(`could not lock data directory ${dataDir}`);
 }
 
-function isRunning(pid: number): boolean {
+/** Whether a process with this pid exists (one of another user's counts). */
+export function isRunning(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
