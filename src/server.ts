@@ -31,7 +31,15 @@ export async function startServer(config: FactumConfig, logger: Logger = pino({ 
   const ctx: FactumContext = { store, components, now: () => new Date() };
   const app = createApp(ctx, { logger, version: VERSION, maxBodyBytes: config.maxBodyBytes, maxComponentBytes: config.components.maxUploadBytes });
   const server = createServer(app);
-  await listen(server, config.port, config.host);
+  try {
+    await listen(server, config.port, config.host);
+  } catch (error) {
+    // A server that never listened must not keep what it opened: above all the file store's
+    // LOCK, which would hold the data directory against the next start in this process (and
+    // leave a stale file behind). The listen error is what the caller needs to see.
+    await closeQuietly(logger, () => components.close(), () => store.close());
+    throw error;
+  }
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   logger.info({ url, storage: store.adapter, dataDir: config.storage === 'file' ? config.dataDir : undefined, version: VERSION }, 'factum listening');
@@ -69,6 +77,13 @@ function storeOptions(config: FactumConfig): StoreOptions {
         createTable: config.dynamodb.createTable,
         indexSettleMs: config.dynamodb.indexSettleMs,
       };
+  }
+}
+
+/** Runs each cleanup in turn; a failing one is logged, not thrown, so the others still run. */
+async function closeQuietly(logger: Logger, ...steps: Array<() => Promise<void>>): Promise<void> {
+  for (const step of steps) {
+    await step().catch((error: unknown) => logger.warn({ err: error }, 'cleanup after a failed start failed'));
   }
 }
 

@@ -1,11 +1,15 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { createConnection, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config.ts';
-import { startChildServer } from './support/child-server.ts';
+import { FileEventStore } from '../src/storage/file/file-store.ts';
+import { isRunning } from '../src/storage/file/fs-util.ts';
+import { startChildServer, startServerCommand } from './support/child-server.ts';
 
 const run = promisify(execFile);
 const dirs: string[] = [];
@@ -14,6 +18,22 @@ async function tempDir() {
   const dir = await mkdtemp(join(tmpdir(), 'factum-cli-'));
   dirs.push(dir);
   return dir;
+}
+
+/** The file store's lock file (src/storage/file/fs-util.ts). */
+const lockFile = (dataDir: string) => join(dataDir, 'LOCK');
+
+/** Whether anything accepts TCP connections on the port of `url`. */
+function accepts(url: string): Promise<boolean> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: hostname, port: Number(port) });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }
 
 describe('configuration', () => {
@@ -41,6 +61,51 @@ describe('factum command', () => {
 
   it('exits non-zero on a bad setting', async () => {
     await expect(run(process.execPath, ['--import', 'tsx', 'src/cli.ts', '--port', 'nope'])).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('port must be') });
+  });
+
+  it('exits 1 with a clear message when the port is taken, and leaves no LOCK in the data directory', async () => {
+    const dataDir = await tempDir();
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as AddressInfo;
+    try {
+      const failed = run(process.execPath, ['--import', 'tsx', 'src/cli.ts', '--port', String(port), '--data-dir', dataDir, '--log-level', 'silent']);
+      await expect(failed).rejects.toMatchObject({
+        code: 1,
+        stderr: expect.stringMatching(new RegExp(`^factum: listen EADDRINUSE: address already in use 127\\.0\\.0\\.1:${port}$`, 'm')),
+      });
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
+    // The store was opened (so the lock was taken) before listening failed, and closed after.
+    expect(await readdir(dataDir)).toEqual(expect.arrayContaining(['databases']));
+    expect(existsSync(lockFile(dataDir))).toBe(false);
+  });
+
+  it('runs as one process under npm start, which stops on SIGTERM, frees its port and releases the LOCK', async () => {
+    const dataDir = await tempDir();
+    const server = await startServerCommand('npm', ['start', '--', '--port', '0', '--data-dir', dataDir, '--storage', 'file'], {
+      npm_config_update_notifier: 'false',
+    });
+    try {
+      expect((await fetch(`${server.url}/health`)).status).toBe(200);
+      expect(existsSync(lockFile(dataDir))).toBe(true);
+      // The signal goes to npm, the process we started; npm forwards it to its child, which
+      // `exec` made the server itself (a shell in between would die and orphan the server).
+      server.process.kill('SIGTERM');
+      // npm exits with its child's code once the child has exited: 0 after a clean shutdown.
+      expect(await server.exited).toEqual({ code: 0, signal: null });
+      expect(isRunning(server.serverPid)).toBe(false);
+      expect(await accepts(server.url)).toBe(false);
+      await expect(fetch(`${server.url}/health`)).rejects.toThrow();
+      expect(existsSync(lockFile(dataDir))).toBe(false);
+      const store = new FileEventStore({ dataDir });
+      await store.open();
+      await store.close();
+    } finally {
+      // Should the server have outlived npm, do not leave it running.
+      if (isRunning(server.serverPid)) process.kill(server.serverPid, 'SIGKILL');
+    }
   });
 
   it('serves from the data directory of FACTUM_DATA_DIR, logs each request, and stops cleanly on SIGTERM with appends in flight', async () => {

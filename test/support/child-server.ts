@@ -8,13 +8,23 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export interface ChildServer {
   url: string;
   process: ChildProcess;
+  /** The pid the server logged: not `process.pid` when a launcher such as npm runs it. */
+  serverPid: number;
   /** Log lines written so far (JSON, one per line). */
   logs: string[];
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-export async function startChildServer(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ChildServer> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', '--port', '0', ...args], {
+export function startChildServer(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ChildServer> {
+  return startServerCommand(process.execPath, ['--import', 'tsx', 'src/cli.ts', '--port', '0', ...args], env);
+}
+
+/**
+ * Runs `command` in the repository root and resolves once the server it starts logs that it
+ * listens. For starting it another way than startChildServer does, e.g. through `npm start`.
+ */
+export async function startServerCommand(command: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<ChildServer> {
+  const child = spawn(command, args, {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -25,13 +35,13 @@ export async function startChildServer(args: string[], env: NodeJS.ProcessEnv = 
   );
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
+  const { url, pid } = await new Promise<{ url: string; pid: number }>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
     lines.on('line', (line) => {
       logs.push(line);
       try {
-        const entry = JSON.parse(line) as { msg?: string; url?: string };
-        if (entry.msg === 'factum listening' && entry.url) resolve(entry.url);
+        const entry = JSON.parse(line) as { msg?: string; url?: string; pid: number };
+        if (entry.msg === 'factum listening' && entry.url) resolve({ url: entry.url, pid: entry.pid });
       } catch {
         // not a log line
       }
@@ -39,5 +49,5 @@ export async function startChildServer(args: string[], env: NodeJS.ProcessEnv = 
     void exited.then(({ code, signal }) => reject(new Error(`server exited (${code ?? signal}) before listening: ${stderr}`)));
     setTimeout(() => reject(new Error(`server did not start in time: ${stderr}`)), 30_000).unref();
   });
-  return { url, process: child, logs, exited };
+  return { url, process: child, serverPid: pid, logs, exited };
 }
