@@ -15,6 +15,8 @@ export interface FactumConfig {
   dataDir: string;
   logLevel: string;
   maxBodyBytes: number;
+  /** Parameter sets per state-view version whose snapshots are kept (least recently rendered dropped). */
+  maxViewSnapshotSets: number;
   components: {
     /** Where transpiled components are cached (a cache: safe to delete). */
     cacheDir: string;
@@ -41,6 +43,7 @@ export interface ConfigFlags {
   dataDir?: string;
   logLevel?: string;
   maxBodyBytes?: string;
+  maxViewSnapshotSets?: string;
   componentCacheDir?: string;
   componentTimeoutMs?: string;
   componentMemoryMb?: string;
@@ -64,6 +67,7 @@ export function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = proce
     dataDir,
     logLevel: flags.logLevel ?? env.FACTUM_LOG_LEVEL ?? 'info',
     maxBodyBytes: integer(flags.maxBodyBytes ?? env.FACTUM_MAX_BODY_BYTES ?? String(16 * 1024 * 1024), 'max body bytes', 1024, 2 ** 31),
+    maxViewSnapshotSets: integer(flags.maxViewSnapshotSets ?? env.FACTUM_MAX_VIEW_SNAPSHOT_SETS ?? '1000', 'max view snapshot sets', 1, 10_000_000),
     components: {
       cacheDir: resolve(
         flags.componentCacheDir ?? env.FACTUM_COMPONENT_CACHE_DIR ?? (storage === 'file' ? join(dataDir, 'component-cache') : join(tmpdir(), 'factum-component-cache')),

@@ -28,7 +28,7 @@ export async function startServer(config: FactumConfig, logger: Logger = pino({ 
     cacheDir: config.components.cacheDir,
     limits: { timeMs: config.components.timeoutMs, memoryBytes: config.components.memoryBytes },
   });
-  const ctx: FactumContext = { store, components, now: () => new Date() };
+  const ctx: FactumContext = { store, components, now: () => new Date(), settings: { maxViewSnapshotSets: config.maxViewSnapshotSets } };
   const app = createApp(ctx, { logger, version: VERSION, maxBodyBytes: config.maxBodyBytes, maxComponentBytes: config.components.maxUploadBytes });
   const server = createServer(app);
   try {

@@ -62,6 +62,9 @@ describe('file store recovery', () => {
     await appendFile(logPath, Buffer.concat(many));
     const store = new FileEventStore({ dataDir });
     await expect(store.open()).rejects.toThrow(/damaged at byte 0/);
+    // A store that did not open leaves the data directory free.
+    await expect(stat(join(dataDir, 'LOCK'))).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(new FileEventStore({ dataDir }).open()).rejects.toThrow(/damaged at byte 0/);
   });
 
   it('restarts from the index snapshot, and rebuilds from the log when the snapshot cannot be trusted', async () => {

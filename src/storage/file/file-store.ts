@@ -64,9 +64,19 @@ export class FileEventStore implements EventStore {
   async open(): Promise<void> {
     await mkdir(this.databasesDir, { recursive: true });
     this.lock = await acquireDirectoryLock(this.dataDir);
-    await resetStaging(this.dataDir);
-    // Each database is in the map as soon as it is open, so close() closes it if a later one fails.
-    for await (const db of recoverDatabases(this.databasesDir)) this.databases.set(db.name, db);
+    try {
+      await resetStaging(this.dataDir);
+      // Each database is in the map as soon as it is open, so it is closed if a later one fails.
+      for await (const db of recoverDatabases(this.databasesDir)) this.databases.set(db.name, db);
+    } catch (error) {
+      // A store that did not open holds nothing: its logs are closed and the data directory is
+      // free for the operator to inspect or for the next start.
+      for (const db of this.databases.values()) await db.log.close().catch(() => undefined);
+      this.databases.clear();
+      await this.lock.release();
+      this.lock = undefined;
+      throw error;
+    }
   }
 
   async close(): Promise<void> {
