@@ -13,7 +13,8 @@ import { eventsRouter } from './routes/events.ts';
 import { healthRouter } from './routes/health.ts';
 import { stateChangesRouter } from './routes/state-changes.ts';
 import { stateViewsRouter } from './routes/state-views.ts';
-import { pagesRouter } from './routes/pages.ts';
+import { valuesRouter } from './routes/values.ts';
+import { consoleRouter } from './console/index.ts';
 
 export interface AppOptions {
   logger: Logger;
@@ -59,9 +60,11 @@ export function createApp(ctx: FactumContext, options: AppOptions): Express {
   app.use(healthRouter(ctx, { version: options.version, startedAt: Date.now() }));
   app.use(databasesRouter(ctx));
   app.use(eventsRouter(ctx));
+  app.use(valuesRouter(ctx));
   app.use(stateViewsRouter(ctx, { maxComponentBytes: options.maxComponentBytes }));
   app.use(stateChangesRouter(ctx, { maxComponentBytes: options.maxComponentBytes }));
-  app.use(pagesRouter(ctx, { version: options.version, maxComponentBytes: options.maxComponentBytes }));
+  // After the API, so its routes come first; API errors never reach the console's error page.
+  app.use(consoleRouter(ctx, { version: options.version, maxComponentBytes: options.maxComponentBytes }));
 
   app.use(notFoundHandler);
   app.use(errorHandler);

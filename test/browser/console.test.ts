@@ -1,5 +1,9 @@
-/** The admin console in a real browser: the database list, create, delete, a database's page. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+/**
+ * The admin console in a real browser: the database list, create, delete, a database's page.
+ * Each test has a server of its own (the shop and an empty database) and a fresh page, so any
+ * one of them runs alone; the browser is shared, being slow to start.
+ */
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { launchChromium, screenshot, type Browser } from './chromium.ts';
@@ -11,13 +15,19 @@ describe('console (browser)', () => {
   let page: Page;
 
   beforeAll(async () => {
-    [ts, browser] = await Promise.all([startTestServer({ storage: 'memory' }), launchChromium()]);
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+  beforeEach(async () => {
+    ts = await startTestServer({ storage: 'memory' });
     await seedShop(ts.client, 'shop');
     expect((await ts.client.post('/databases', { name: 'empty-one' })).status).toBe(201);
     page = await browser.newPage();
   });
-  afterAll(async () => {
-    await browser?.close();
+  afterEach(async () => {
+    await page?.close();
     await ts?.stop();
   });
 
@@ -68,6 +78,7 @@ describe('console (browser)', () => {
   });
 
   it('deletes a database only after the confirmation is accepted', async () => {
+    expect((await ts.client.post('/databases', { name: 'fresh-db' })).status).toBe(201);
     await page.goto(url('/'));
     const dismissed = new Promise<string>((resolve) =>
       page.once('dialog', (dialog) => {

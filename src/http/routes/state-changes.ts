@@ -9,21 +9,17 @@ import {
   type ProcessRequest,
   type StateChangeDefinition,
 } from '../../usecases/state-changes.ts';
+import { addPublishRoutes } from '../upload.ts';
 import { validate } from '../validate.ts';
-import { componentUpload, type ComponentUpload } from './state-views.ts';
 
 export function stateChangesRouter(ctx: FactumContext, options: { maxComponentBytes: number }): Router {
   const router = Router();
-  const upload = componentUpload('StateChangeMetadata', options.maxComponentBytes);
-
-  for (const path of ['/databases/:database/state-changes', '/api/v1/db/:database/state-changes']) {
-    router.post(path, validate(path.startsWith('/api') ? 'publishStateChangeAlias' : 'publishStateChange'), ...upload, async (_req, res) => {
-      const database = res.locals.params.database as string;
-      const { metadata, wasm } = res.locals.upload as ComponentUpload;
-      const version = await publishStateChange(ctx, database, metadata as StateChangeDefinition, wasm);
-      res.status(201).location(`/databases/${database}/state-changes/${version.state_change_name}`).json({ state_change: version });
-    });
-  }
+  const publishing = { segment: 'state-changes', operationId: 'publishStateChange', metadataSchema: 'StateChangeMetadata' };
+  addPublishRoutes(router, publishing, options.maxComponentBytes, async (_req, res) => {
+    const database = res.locals.params.database as string;
+    const version = await publishStateChange(ctx, database, res.locals.upload.metadata as StateChangeDefinition, res.locals.upload.wasm);
+    res.status(201).location(`/databases/${database}/state-changes/${version.state_change_name}`).json({ state_change: version });
+  });
 
   router.get('/databases/:database/state-changes', validate('listStateChanges'), async (_req, res) => {
     res.json({ state_changes: await listStateChanges(ctx, res.locals.params.database as string) });

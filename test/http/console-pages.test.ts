@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorOf, type TestClient } from '../support/http.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
-import { seedShop } from './seed.ts';
+import { seedShop } from '../browser/seed.ts';
 
 const HTMX = { 'HX-Request': 'true' };
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };

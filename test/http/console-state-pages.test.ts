@@ -65,7 +65,7 @@ describe('state view and state change pages (HTTP)', () => {
       components['order-summary'],
     );
     // Declared JSON; what it renders is chosen by its `mode` parameter.
-    await publish('shop', 'state-views', { state_view_name: 'misbehaving', content_type: 'application/json', event_selector: { event_type: 'Tick' }, query_temporality: 'revision' }, components['misbehaving-view']);
+    await publish('shop', 'state-views', { state_view_name: 'misbehaving', content_type: 'application/json', event_selector: { event_type: 'Tick' }, query_temporality: 'revision', parameters: ['mode', 'size'] }, components['misbehaving-view']);
     await publish('shop', 'state-changes', { state_change_name: 'process-order', state_views: [{ name: 'customer-profile', parameters: { customer_id: '{customer_id}' } }] }, components['process-order']);
     const registered = await api.post('/databases/shop/events', {
       events: [

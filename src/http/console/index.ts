@@ -1,0 +1,36 @@
+/**
+ * The web console and query builder: server-rendered HTML (nunjucks, autoescaped) enhanced by
+ * htmx, plus the static assets they need. Every page works with plain links and form submits;
+ * htmx only swaps fragments in place of full reloads.
+ *
+ * Fragments are served from their own paths (`…/results`, `…/row`, `…/render`, `…/process`),
+ * never from a page's path, so a page URL always answers a whole page: safe to bookmark, share
+ * and restore from history.
+ */
+import { Router } from 'express';
+import type { FactumContext } from '../../usecases/context.ts';
+import { assetsRouter } from './assets.ts';
+import { databasePages } from './databases.ts';
+import { eventPages } from './events.ts';
+import { pageErrorHandler } from './page-errors.ts';
+import { stateChangePages } from './state-changes.ts';
+import { stateViewPages } from './state-views.ts';
+import { pageSender } from './views.ts';
+
+export interface ConsoleOptions {
+  version: string;
+  /** Largest component the upload forms accept (the server's `--max-component-bytes`). */
+  maxComponentBytes: number;
+}
+
+export function consoleRouter(ctx: FactumContext, options: ConsoleOptions): Router {
+  const page = pageSender(options.version);
+  const router = Router();
+  router.use(assetsRouter());
+  router.use(databasePages(ctx, page));
+  router.use(eventPages(ctx, page));
+  router.use(stateViewPages(ctx, page, options.maxComponentBytes));
+  router.use(stateChangePages(ctx, page, options.maxComponentBytes));
+  router.use(pageErrorHandler(page));
+  return router;
+}
