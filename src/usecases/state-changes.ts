@@ -155,6 +155,13 @@ function bindParameters(binding: ViewBinding, parameters: Record<string, string>
     bound[param] = template.replace(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => {
       const value = parameters[name] ?? fields[name];
       if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return String(value);
+      // A command that is not an object has no fields at all: that is the mistake to name first.
+      if (fields !== command && parameters[name] === undefined) {
+        throw new InvalidArgumentError(
+          `command must be a JSON object: state view "${binding.name}" is read with its field "${name}" (or give "${name}" in "parameters")`,
+          { field: 'command', needs: name },
+        );
+      }
       throw new InvalidArgumentError(`parameter "${name}" is required (in "parameters" or as a field of the command) to read state view "${binding.name}"`, {
         field: `parameters.${name}`,
       });

@@ -123,6 +123,10 @@ describe('processing commands', () => {
     const missing = await api.post(`/databases/${db}/state-changes/process-order/process`, { command: { type: 'CreateOrder' } });
     expect(missing.status).toBe(400);
     expect(errorOf(missing)).toMatchObject({ code: 'INVALID_ARGUMENT', details: { field: 'parameters.customer_id' } });
+    const notAnObject = await api.post(`/databases/${db}/state-changes/process-order/process`, { command: 'hello' });
+    expect(notAnObject.status).toBe(400);
+    expect(errorOf(notAnObject)).toMatchObject({ code: 'INVALID_ARGUMENT', details: { field: 'command', needs: 'customer_id' } });
+    expect(errorOf(notAnObject).message).toMatch(/^command must be a JSON object/);
   });
 
   it('refuses malformed requests with 400 and unknown state changes with 404', async () => {
