@@ -78,12 +78,30 @@ describe('order-summary', () => {
     expect(await host.evolve(key, state, [])).toBe(state);
   });
 
-  it('reports a malformed event as the view error it returned', async () => {
-    const bad = storedEvent('OrderCreated', { customerId: 'c-1', total: 5 });
-    const err = await host.evolve(key, await host.initialState(key), [bad]).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(StateViewError);
-    expect(err).toMatchObject({ kind: 'invalid-event', code: 'INTERNAL' });
-    expect((err as Error).message).toMatch(new RegExp(`event ${bad.id} \\(revision ${bad.revision}\\) has no orderId`));
+  it('skips order events it cannot read, counts them and names the latest, without failing', async () => {
+    const unreadable = [
+      storedEvent('OrderCreated', { customerId: 'c-1', total: 5 }),
+      storedEvent('OrderCreated', undefined, { datacontenttype: undefined }),
+      storedEvent('OrderCreated', { orderId: 'o-bad', total: 'five' }),
+      storedEvent('OrderCompleted', ['o-1']),
+      storedEvent('OrderCancelled', { orderId: 'o-2', total: -1 }),
+    ];
+    const last = unreadable.at(-1)!;
+    expect(await viewOf(key, [...events.slice(0, 4), ...unreadable, ...events.slice(4)])).toEqual({
+      ...expected,
+      skipped_events: unreadable.length,
+      last_skipped_event: { revision: last.revision, id: last.id, type: 'OrderCancelled', reason: 'total is not a non-negative number' },
+    });
+    // The reasons, one event at a time.
+    const reasons: string[] = [];
+    for (const event of unreadable) reasons.push(((await viewOf(key, [event])) as { last_skipped_event: { reason: string } }).last_skipped_event.reason);
+    expect(reasons).toEqual([
+      'orderId is not a non-empty string',
+      'it has no data',
+      'total is not a non-negative number',
+      'its data is not a JSON object',
+      'total is not a non-negative number',
+    ]);
   });
 
   it('handles thousands of events', async () => {

@@ -12,6 +12,15 @@
 //   validation INVALID_COMMAND       the command is not a well-formed CreateOrder
 //   not-found  UNKNOWN_CUSTOMER      the customer never registered
 //   conflict   INSUFFICIENT_CREDIT   the order total is over the available credit
+//   internal   MISSING_VIEW          the customer-profile view was not provided
+//   internal   INVALID_VIEW          the profile is not what customer-profile renders
+//
+// Odd views. The profile is read as untrusted input: content that is not a JSON object, a
+// `registered` that is not a boolean or an `available_credit` that is not a number is a
+// misconfigured deployment (another component published as customer-profile, say), so the
+// command is rejected as `internal` naming what is wrong, never decided on a guess: a missing
+// credit must not read as "enough". Events the profile skipped (`skipped_events`) do not block
+// orders: the profile is what the log says, less the events nobody can read.
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -50,15 +59,34 @@ function parseCommand(body) {
   return command;
 }
 
+// The customer-profile view's content, checked to be what that view renders. (It is the
+// profile the request's parameters bound, which may be another customer's than the command's:
+// the server binds request parameters before command fields.)
+function readProfile(views) {
+  const view = views.find((v) => v.name === 'customer-profile');
+  if (view === undefined) throw new Rejection('internal', 'MISSING_VIEW', 'the customer-profile view was not provided');
+  const invalid = (problem) => new Rejection('internal', 'INVALID_VIEW', `the customer-profile view ${problem}`, { view: view.name, version: view.version });
+  let profile;
+  try {
+    profile = JSON.parse(decoder.decode(view.content));
+  } catch {
+    throw invalid('did not render JSON');
+  }
+  if (profile === null || typeof profile !== 'object' || Array.isArray(profile)) throw invalid('did not render a JSON object');
+  if (typeof profile.registered !== 'boolean') throw invalid('has no boolean "registered"');
+  if (profile.registered && (typeof profile.available_credit !== 'number' || !Number.isFinite(profile.available_credit))) {
+    throw invalid('has no numeric "available_credit"');
+  }
+  return profile;
+}
+
 // Totals in integer cents, so sums of prices do not drift.
 const cents = (amount) => Math.round(amount * 100);
 
 export function decide(command, views) {
   try {
     const order = parseCommand(command.body);
-    const view = views.find((v) => v.name === 'customer-profile');
-    if (view === undefined) throw new Rejection('internal', 'MISSING_VIEW', 'the customer-profile view was not provided');
-    const profile = JSON.parse(decoder.decode(view.content));
+    const profile = readProfile(views);
     if (!profile.registered) {
       throw new Rejection('not-found', 'UNKNOWN_CUSTOMER', `customer ${order.customer_id} is not registered`, { customer_id: order.customer_id });
     }
