@@ -50,6 +50,14 @@ export interface EventQuery {
   toTimeMs?: number;
   direction: 'forward' | 'backward';
   limit: number;
+  /**
+   * The caller accepts an answer that may leave out events committed moments before the query,
+   * in exchange for a cheaper read: adapters whose secondary indexes lag behind writes (DynamoDB)
+   * may then answer from them. Unset, every query sees every event committed before it started.
+   * Never set it for a read that decides anything (constraints, guards, state views and changes).
+   * Adapters that are always exact (memory, file) ignore it.
+   */
+  allowIndexLag?: boolean;
 }
 
 export interface EventPage {

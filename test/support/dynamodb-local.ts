@@ -6,14 +6,23 @@
  * quietly does not run looks exactly like one that passes.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
-import type { DynamoDBClient, ServiceOutputTypes } from '@aws-sdk/client-dynamodb';
+import { QueryCommand, TransactWriteItemsCommand, type DynamoDBClient, type ServiceOutputTypes } from '@aws-sdk/client-dynamodb';
 
 export interface DynamoDbLocal {
   endpoint: string;
+  /** The JVM's process id. */
+  pid: number;
+  /**
+   * Stops the JVM where it stands (SIGSTOP): connections stay open and nothing answers. Returns
+   * once the kernel reports every thread of it stopped.
+   */
+  pause(): void;
+  /** Lets a paused JVM go on (SIGCONT). */
+  resume(): void;
   stop(): Promise<void>;
 }
 
@@ -48,13 +57,21 @@ function freePort(): Promise<number> {
   });
 }
 
-export async function startDynamoDbLocal(): Promise<DynamoDbLocal> {
+export interface DynamoDbLocalOptions {
+  /**
+   * JVM heap. Tests keep little data and do with 256 MiB; the benchmarks write hundreds of
+   * thousands of items into an in-memory database, which a small heap turns into GC time.
+   */
+  heapMb?: number;
+}
+
+export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Promise<DynamoDbLocal> {
   const dir = localDirectory();
   let lastError: Error | undefined;
   for (let attempt = 0; attempt < PORT_ATTEMPTS; attempt++) {
     const port = await freePort();
     try {
-      return await launch(dir, port);
+      return await launch(dir, port, options.heapMb ?? 256);
     } catch (error) {
       lastError = error as Error;
       if (!/BindException|Address already in use/.test(lastError.message)) throw lastError;
@@ -63,12 +80,12 @@ export async function startDynamoDbLocal(): Promise<DynamoDbLocal> {
   throw new Error(`DynamoDB Local could not bind a port after ${PORT_ATTEMPTS} attempts: ${lastError?.message}`);
 }
 
-async function launch(dir: string, port: number): Promise<DynamoDbLocal> {
+async function launch(dir: string, port: number, heapMb: number): Promise<DynamoDbLocal> {
   const child = spawn(
     'java',
     [
       // A small heap and the quick JIT tier keep start-up near a second and memory bounded.
-      '-Xmx256m',
+      `-Xmx${heapMb}m`,
       '-XX:+UseSerialGC',
       '-XX:TieredStopAtLevel=1',
       `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`,
@@ -112,7 +129,33 @@ async function launch(dir: string, port: number): Promise<DynamoDbLocal> {
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  return { endpoint, stop: () => terminate(child) };
+  const pid = child.pid!;
+  return {
+    endpoint,
+    pid,
+    pause: () => {
+      process.kill(pid, 'SIGSTOP');
+      waitForState(pid, 'T');
+    },
+    resume: () => process.kill(pid, 'SIGCONT'),
+    stop: () => terminate(child),
+  };
+}
+
+/** Waits (briefly, spinning) until /proc says the process is in `state` (Linux). */
+function waitForState(pid: number, state: string): void {
+  const deadline = Date.now() + 2000;
+  for (;;) {
+    const threadState = (tid: string) => {
+      try {
+        return readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]?.[0];
+      } catch {
+        return state; // a thread that ended meanwhile
+      }
+    };
+    if (readdirSync(`/proc/${pid}/task`).every((tid) => threadState(tid) === state)) return;
+    if (Date.now() > deadline) throw new Error(`process ${pid} did not reach state ${state}`);
+  }
 }
 
 /** Any HTTP answer means the server is up; DynamoDB Local answers a bare GET with an error. */
@@ -128,6 +171,8 @@ async function answers(endpoint: string): Promise<boolean> {
 async function terminate(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // A paused JVM would hold the SIGTERM until it runs again.
+  child.kill('SIGCONT');
   child.kill('SIGTERM');
   const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
   await gone;
@@ -143,6 +188,8 @@ async function terminate(child: ChildProcess): Promise<void> {
  * It sees the low-level command (a QueryCommand for a document QueryCommand), its input and
  * output as the adapter wrote and reads them: plain JavaScript values, not attribute values.
  */
+let interceptions = 0;
+
 export function interceptSend(
   client: DynamoDBClient,
   intercept: (command: unknown, forward: () => Promise<unknown>) => Promise<unknown> | undefined,
@@ -160,7 +207,63 @@ export function interceptSend(
       if (!answer) return next(args);
       return { response: forwarded?.response, output: (await answer) as ServiceOutputTypes };
     },
-    { step: 'initialize', priority: 'high', name: 'testInterceptSend' },
+    // Named apart, so that several interceptions can share one client.
+    { step: 'initialize', priority: 'high', name: `testInterceptSend${++interceptions}` },
   );
   return client;
+}
+
+/**
+ * Makes the GSIs of DynamoDB Local lag behind writes as real DynamoDB's may: a GSI query does not
+ * see an event until `lagMs` after the transaction that wrote it was sent. DynamoDB Local updates
+ * its GSIs synchronously, so without this no test could tell an exact read from one that trusts
+ * an index. Attach every client of the servers under test to one instance: the lag is the
+ * table's, not a client's.
+ */
+export class IndexLag {
+  /** When each event was sent, by partition key and revision. */
+  private readonly sentAt = new Map<string, number>();
+  constructor(public lagMs: number) {}
+
+  /** GSI items hidden so far: proof that the lag was in effect. */
+  hidden = 0;
+
+  attach(client: DynamoDBClient): DynamoDBClient {
+    return interceptSend(client, (command, forward) => {
+      if (command instanceof TransactWriteItemsCommand) {
+        const now = Date.now();
+        for (const action of command.input.TransactItems ?? []) {
+          const item = action.Put?.Item as Record<string, unknown> | undefined;
+          if (item && typeof item.rev === 'number' && item.xt !== undefined) this.sentAt.set(`${item.pk}|${item.rev}`, now);
+        }
+        return undefined;
+      }
+      if (command instanceof QueryCommand && command.input.IndexName) {
+        return forward().then((out) => {
+          const result = out as { Items?: Array<Record<string, unknown>>; Count?: number };
+          const now = Date.now();
+          const visible = (result.Items ?? []).filter((item) => now - (this.sentAt.get(`${item.pk}|${item.rev}`) ?? -Infinity) >= this.lagMs);
+          this.hidden += (result.Items?.length ?? 0) - visible.length;
+          return { ...result, Items: visible, Count: visible.length };
+        });
+      }
+      return undefined;
+    });
+  }
+}
+
+/**
+ * Sets a server's clock off by `offsetMs` where it writes time into items: the commit time of
+ * its events (attribute `c`), which only queries that accept index lag look at.
+ */
+export function skewClock(client: DynamoDBClient, offsetMs: number): DynamoDBClient {
+  return interceptSend(client, (command) => {
+    if (command instanceof TransactWriteItemsCommand) {
+      for (const action of command.input.TransactItems ?? []) {
+        const item = action.Put?.Item as Record<string, unknown> | undefined;
+        if (item && typeof item.c === 'number') item.c += offsetMs;
+      }
+    }
+    return undefined;
+  });
 }

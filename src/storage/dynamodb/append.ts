@@ -1,23 +1,35 @@
 /**
- * Appends: one TransactWriteItems per transaction, updating the database's head item on the
- * condition that it still holds the head the events were numbered after, putting the events, and
- * putting one uniqueness item per source + id on the condition that it does not exist. The head
- * item is the single point every writer of a database passes, so revisions stay dense and unique
- * across servers. Guards are checked by a consistent read of the base table over (basis, head]
- * before the commit; the commit's head condition makes that check still true at write time.
+ * Committing appends: one TransactWriteItems for one or several appends to a database (group
+ * commit, group-commit.ts). It updates the head item on the condition that it still holds the
+ * head the events were numbered after, puts the events, and puts one uniqueness item per
+ * source + id on the condition that it does not exist. The head item is the single point every
+ * writer of a database passes, so revisions stay dense and unique across servers.
+ *
+ * Each append keeps its own guard and its own duplicates: guards are checked per append on the
+ * base table before the commit (guards.ts), and an append whose uniqueness items fail is taken
+ * out and answered alone while the others are sent again.
  */
 import { InternalError } from '../../core/errors.ts';
-import type { CloudEvent } from '../../core/events.ts';
 import { done, tryAgain, withRetries, type RetryPolicy } from '../../core/retry.ts';
-import { anyOf, attrValue, SELECTOR_ATTRS, type Selector } from '../../core/selectors.ts';
-import type { AppendGuard, AppendOutcome, AppendRequest } from '../types.ts';
-import { BATCH_WRITE_ITEMS, batchWrite, cancellationReasons, describeReasons, isRetryable, queryItems, transact, type TransactAction } from './client.ts';
+import type { AppendOutcome, AppendRequest } from '../types.ts';
+import { cancellationReasons, describeReasons, isRetryable, transact } from './client.ts';
+import { composeCommit, type Commit as CommitOf } from './append-actions.ts';
 import { live, lookup, notFound } from './catalog.ts';
-import type { Incarnation, StoreContext } from './context.ts';
-import { itemMatches, type EventFilter } from './filters.ts';
-import { assertWithinLimits, eventItems, itemBytes, itemKey, MAX_TRANSACTION_ACTIONS, TRANSACTION_ITEMS_BUDGET_BYTES, type Item } from './items.ts';
-import { A, HEAD_SK, MAX_LISTED_VALUE_BYTES, valueSkPrefix } from './keys.ts';
-import { lookupKeys, rangeInput } from './read.ts';
+import { startCatchUp } from './catch-up.ts';
+import type { Incarnation, StoreContext, Uncovered } from './context.ts';
+import { brokenGuards, type Guarded } from './guards.ts';
+import { assertWithinLimits } from './items.ts';
+import { lookupKeys } from './read.ts';
+
+/** One append waiting for, or taking part in, a group commit. */
+export interface Member extends Guarded {
+  request: AppendRequest;
+  /** When it stops waiting (epoch ms): past it, it fails UNAVAILABLE without being sent. */
+  deadline: number;
+  /** To be committed in a transaction of its own: one shared with it failed for a reason no member could be blamed for. */
+  alone: boolean;
+  settle(outcome: AppendOutcome | Error): void;
+}
 
 /**
  * Attempts at a commit that other appends keep beating: 100 losses in a row give up. Each loss
@@ -26,155 +38,158 @@ import { lookupKeys, rangeInput } from './read.ts';
  * spread out over up to 50 ms.
  */
 const LOST_RACES: RetryPolicy = { maxAttempts: 101, baseDelayMs: 1, maxDelayMs: 50 };
-/** Bounds the memory of the value cache per database; forgetting only costs rewrites. */
-const MAX_CACHED_VALUES = 50_000;
 
-/** Appends one transaction; the caller keeps appends to one database from this server in order. */
-export async function append(ctx: StoreContext, name: string, request: AppendRequest): Promise<AppendOutcome> {
-  const known = ctx.known.get(name) ?? (await lookup(ctx, name));
-  if (!known) throw notFound(name);
-  let inc: Incarnation = known;
-  assertWithinLimits(inc.dbId, request.events, request.recordedtime);
-  let head: number;
-  if (inc.head === undefined || request.events.length === 0) ({ inc, head } = await live(ctx, name));
-  else head = inc.head;
+type Commit = CommitOf<Member>;
 
-  const { guard, events } = request;
-  // The guard has been verified for revisions (basis, checkedThrough].
-  let checkedThrough = guard?.basis ?? 0;
-  const exhausted = { what: `append to "${name}"`, why: 'it lost to concurrent appends every time', details: { database: name } };
-  return withRetries<AppendOutcome>(LOST_RACES, exhausted, async () => {
-    if (guard && head > checkedThrough) {
-      if (await guardHit(ctx, inc.dbId, guard, checkedThrough + 1, head)) return done({ kind: 'guard_failed', head });
-      checkedThrough = head;
-    }
-    if (events.length === 0) return done({ kind: 'appended', firstRevision: head + 1, lastRevision: head });
-
-    const committedAt = Date.now();
-    const built = events.map((event, i) => eventItems(inc.dbId, event, head + 1 + i, request.recordedtime, committedAt));
-    const { listed, deferred } = newValues(inc, events, built);
-    const actions: TransactAction[] = [
-      {
-        Update: {
-          TableName: ctx.tableName,
-          Key: itemKey(inc.dbId, HEAD_SK),
-          UpdateExpression: 'SET #head = :next',
-          ConditionExpression: '#head = :head',
-          ExpressionAttributeNames: { '#head': A.head },
-          ExpressionAttributeValues: { ':head': head, ':next': head + events.length },
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        },
-      },
-      // The head condition already rules out existing events; their own condition guards against bugs only.
-      ...built.map(({ event }): TransactAction => ({
-        Put: { TableName: ctx.tableName, Item: event, ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': A.pk } },
-      })),
-      ...built.map(({ key }): TransactAction => ({
-        Put: {
-          TableName: ctx.tableName,
-          Item: key,
-          ConditionExpression: 'attribute_not_exists(#pk)',
-          ExpressionAttributeNames: { '#pk': A.pk },
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        },
-      })),
-      ...listed.map((sk): TransactAction => ({ Put: { TableName: ctx.tableName, Item: itemKey(inc.dbId, sk) } })),
-    ];
-    try {
-      // Cancellations for conflicts or throttling alone are sent again in there, with backoff.
-      await transact(ctx, actions, exhausted.what, exhausted.details);
-    } catch (error) {
-      const reasons = cancellationReasons(error);
-      if (!reasons) throw error;
-
-      if (reasons.slice(1 + events.length, 1 + 2 * events.length).some((r) => r.Code === 'ConditionalCheckFailed')) {
-        const existing = await lookupKeys(ctx, inc.dbId, events);
-        if (existing.some((e) => e !== undefined)) return done({ kind: 'duplicates', existing });
-      }
-
-      const headReason = reasons[0];
-      if (headReason?.Code === 'ConditionalCheckFailed') {
-        const actual = Number(headReason.Item?.[A.head]?.N ?? NaN);
-        if (Number.isNaN(actual)) {
-          // The head is gone: the database was deleted, and perhaps created again.
-          const previous = inc.dbId;
-          ({ inc, head } = await live(ctx, name));
-          if (inc.dbId === previous) throw new InternalError(`database "${name}" lost its head item`, { name });
-          checkedThrough = guard?.basis ?? 0;
-          return tryAgain;
-        }
-        head = actual;
-        inc.head = actual;
-        return tryAgain;
-      }
-      // A conflict beside a condition that failed harmlessly: worth another attempt too.
-      if (isRetryable(reasons)) return tryAgain;
-      throw new InternalError(`DynamoDB cancelled the append to "${name}": ${describeReasons(reasons)}`, { database: name });
-    }
-    inc.head = head + events.length;
-    await listValues(ctx, inc, listed, deferred);
-    return done({ kind: 'appended', firstRevision: head + 1, lastRevision: head + events.length });
-  });
+/** Where the commit stands: the incarnation, the head and `lt` it was built on. */
+interface Basis {
+  inc: Incarnation;
+  head: number;
+  latestThrough: number;
 }
 
-/** Whether an event in one of the guard's scopes lies within [from, to], read consistently. */
-async function guardHit(ctx: StoreContext, dbId: string, guard: AppendGuard, from: number, to: number): Promise<boolean> {
-  if (from > to) return false;
-  if (guard.scopes.some((scope) => scope === undefined)) return true; // revisions are dense: something is there
-  if (guard.scopes.length === 0) return false;
-  const filter: EventFilter = { selector: anyOf(guard.scopes as Selector[]) };
-  const input = rangeInput(ctx, dbId, from, to, true, filter, [A.source, A.type, A.subject]);
-  for await (const item of queryItems(ctx, input, 100)) {
-    if (itemMatches(item, filter)) return true;
-  }
-  return false;
+/** What a round leaves to do: the members it had no room for, and events written without their latest-value items. */
+export interface RoundResult {
+  later: Member[];
+  uncovered?: { inc: Incarnation; commit: Uncovered };
 }
 
 /**
- * Value items for the stream, type and subject values of these events not yet known to be
- * listed. They ride in the append's transaction while actions and bytes are spare, so a
- * committed event's values are listed with it; what does not fit is written right after.
+ * Commits `members` (appends to database `name`, in arrival order), settling each. Errors that
+ * concern every member (the database is gone, DynamoDB is unavailable) are thrown for the caller
+ * to settle them with.
  */
-function newValues(inc: Incarnation, events: readonly CloudEvent[], built: ReadonlyArray<{ event: Item; key: Item }>): { listed: string[]; deferred: string[] } {
-  const fresh = new Set<string>();
-  for (const event of events) {
-    for (const attr of SELECTOR_ATTRS) {
-      const value = attrValue(event, attr);
-      if (typeof value !== 'string' || Buffer.byteLength(value) > MAX_LISTED_VALUE_BYTES) continue;
-      const sk = valueSkPrefix(attr) + value;
-      if (!inc.listedValues.has(sk)) fresh.add(sk);
+export async function commitRound(ctx: StoreContext, name: string, members: Member[]): Promise<RoundResult> {
+  const inc = ctx.known.get(name) ?? (await lookup(ctx, name));
+  if (!inc) throw notFound(name);
+  let pending = members.filter((m) => withinLimits(inc, m));
+  const empty = pending.some((m) => m.request.events.length === 0);
+  const basis: Basis =
+    inc.head === undefined || empty ? await live(ctx, name) : { inc, head: inc.head, latestThrough: inc.latestThrough ?? -1 };
+  if (empty) {
+    // Nothing to write: they are answered at the head just read, once their guards are checked.
+    const emptyOnes = pending.filter((m) => m.request.events.length === 0);
+    const broken = await brokenGuards(ctx, basis.inc.dbId, emptyOnes, basis.head);
+    for (const m of emptyOnes) {
+      m.settle(broken.has(m) ? { kind: 'guard_failed', head: basis.head } : { kind: 'appended', firstRevision: basis.head + 1, lastRevision: basis.head });
     }
+    pending = pending.filter((m) => m.request.events.length > 0);
   }
-  if (fresh.size === 0) return { listed: [], deferred: [] };
-  let actionsLeft = MAX_TRANSACTION_ACTIONS - 1 - 2 * events.length;
-  let bytesLeft = TRANSACTION_ITEMS_BUDGET_BYTES - built.reduce((n, b) => n + itemBytes(b.event) + itemBytes(b.key), 0);
-  const listed: string[] = [];
-  const deferred: string[] = [];
-  for (const sk of fresh) {
-    const bytes = itemBytes(itemKey(inc.dbId, sk));
-    if (actionsLeft > 0 && bytesLeft >= bytes) {
-      listed.push(sk);
-      actionsLeft--;
-      bytesLeft -= bytes;
-    } else {
-      deferred.push(sk);
+
+  let later: Member[] = [];
+  let uncovered: RoundResult['uncovered'];
+  const exhausted = { what: `append to "${name}"`, why: 'it lost to concurrent appends every time', details: { database: name } };
+  await withRetries(LOST_RACES, exhausted, async () => {
+    const broken = await brokenGuards(ctx, basis.inc.dbId, pending, basis.head);
+    for (const m of broken) m.settle({ kind: 'guard_failed', head: basis.head });
+    pending = pending.filter((m) => !broken.has(m));
+    if (pending.length === 0) return done(undefined);
+
+    const commit = composeCommit(ctx.tableName, basis.inc.dbId, pending, basis.head, basis.latestThrough);
+    later = [...pending.slice(commit.members.length), ...later];
+    pending = commit.members;
+    try {
+      // Cancellations for conflicts or throttling alone are sent again in there, with backoff.
+      await transact(ctx, commit.actions, exhausted.what, exhausted.details);
+    } catch (error) {
+      const outcome = await afterCancellation(ctx, name, basis, commit, error);
+      if (outcome === 'alone') {
+        for (const m of pending) m.alone = true;
+        later = [...pending, ...later];
+        pending = [];
+        return done(undefined);
+      }
+      pending = pending.filter((m) => !outcome.answered.has(m));
+      return tryAgain;
     }
-  }
-  return { listed, deferred };
+    uncovered = published(ctx, basis, commit);
+    return done(undefined);
+  });
+  return { later, uncovered };
 }
 
-/** Records values as listed, writing first those that did not fit the append's transaction. */
-async function listValues(ctx: StoreContext, inc: Incarnation, listed: string[], deferred: string[]): Promise<void> {
+function withinLimits(inc: Incarnation, member: Member): boolean {
   try {
-    for (let i = 0; i < deferred.length; i += BATCH_WRITE_ITEMS) {
-      await batchWrite(ctx, deferred.slice(i, i + BATCH_WRITE_ITEMS).map((sk) => ({ PutRequest: { Item: itemKey(inc.dbId, sk) } })));
-    }
+    assertWithinLimits(inc.dbId, member.request.events, member.request.recordedtime);
+    return true;
   } catch (error) {
-    // The events are committed; a value missing from type-ahead is not worth failing the append.
-    process.emitWarning(`DynamoDB: could not list new values of database "${inc.name}" for type-ahead: ${(error as Error).message}`);
-    deferred = [];
+    member.settle(error as Error);
+    return false;
   }
-  if (inc.listedValues.size > MAX_CACHED_VALUES) inc.listedValues.clear();
-  for (const sk of listed) inc.listedValues.add(sk);
-  for (const sk of deferred) inc.listedValues.add(sk);
+}
+
+/**
+ * Answers the members of a committed transaction and records the new head; returns its events
+ * when their latest-value items are still to be written.
+ */
+function published(ctx: StoreContext, basis: Basis, commit: Commit): RoundResult['uncovered'] {
+  const { inc } = basis;
+  inc.head = commit.next;
+  if (commit.latestInTransaction) inc.latestThrough = commit.next;
+  let first = basis.head + 1;
+  for (const m of commit.members) {
+    const count = m.request.events.length;
+    m.settle({ kind: 'appended', firstRevision: first, lastRevision: first + count - 1 });
+    first += count;
+  }
+  if (commit.latestInTransaction) return undefined;
+  return { inc, commit: commitEvents(basis.head, commit) };
+}
+
+/** The events of a commit, as a catch-up takes them. */
+function commitEvents(head: number, commit: Commit): Uncovered {
+  const events = commit.members.flatMap((m) => m.request.events).map((event, i) => ({ revision: head + 1 + i, event }));
+  return { from: head + 1, to: commit.next, events };
+}
+
+/**
+ * What a failed commit means. Duplicates are answered (and taken out of the group); a lost race
+ * moves the basis to the actual head; anything no member can be blamed for sends a group of
+ * several back to be committed one by one. Returns the members answered, or 'alone'.
+ */
+async function afterCancellation(ctx: StoreContext, name: string, basis: Basis, commit: Commit, error: unknown): Promise<{ answered: Set<Member> } | 'alone'> {
+  const reasons = cancellationReasons(error);
+  if (!reasons) {
+    // A combined transaction DynamoDB refused as a whole (e.g. as too large by its own count).
+    if (commit.members.length > 1 && (error as Error).name === 'ValidationException') return 'alone';
+    throw error;
+  }
+  const answered = new Set<Member>();
+  const failedKeys = new Set(commit.keyOwners.filter((_, i) => reasons[commit.firstKeyAction + i]?.Code === 'ConditionalCheckFailed'));
+  for (const m of failedKeys) {
+    const existing = await lookupKeys(ctx, basis.inc.dbId, m.request.events);
+    if (existing.some((e) => e !== undefined)) {
+      m.settle({ kind: 'duplicates', existing });
+      answered.add(m);
+    }
+  }
+  const headReason = reasons[0];
+  if (headReason?.Code === 'ConditionalCheckFailed') {
+    await moveBasis(ctx, name, basis, headReason.Item, commit.members);
+    return { answered };
+  }
+  if (answered.size > 0 || isRetryable(reasons)) return { answered };
+  if (commit.members.length > 1) return 'alone';
+  throw new InternalError(`DynamoDB cancelled the append to "${name}": ${describeReasons(reasons)}`, { database: name });
+}
+
+/**
+ * Moves the basis to the head item as the failed condition saw it. A head that is gone means
+ * the database was deleted, and perhaps created again: the appends then go to the new one.
+ */
+async function moveBasis(ctx: StoreContext, name: string, basis: Basis, old: Record<string, { N?: string }> | undefined, members: Member[]): Promise<void> {
+  const head = Number(old?.head?.N ?? NaN);
+  if (Number.isNaN(head)) {
+    const previous = basis.inc.dbId;
+    Object.assign(basis, await live(ctx, name));
+    if (basis.inc.dbId === previous) throw new InternalError(`database "${name}" lost its head item`, { name });
+    for (const m of members) m.checkedThrough = m.request.guard?.basis ?? 0;
+    return;
+  }
+  const latestThrough = old?.lt?.N === undefined ? -1 : Number(old.lt.N);
+  basis.head = head;
+  basis.latestThrough = latestThrough;
+  basis.inc.head = Math.max(basis.inc.head ?? 0, head);
+  basis.inc.latestThrough = Math.max(basis.inc.latestThrough ?? -1, latestThrough);
+  if (latestThrough < head) startCatchUp(ctx, basis.inc);
 }

@@ -19,6 +19,8 @@ const DELETE_ATTEMPTS = 5;
 export interface Live {
   inc: Incarnation;
   head: number;
+  /** The head item's `lt`: the latest-value items account for every event up to it. */
+  latestThrough: number;
 }
 
 export function notFound(name: string): NotFoundError {
@@ -43,8 +45,9 @@ export async function listDatabases(ctx: StoreContext): Promise<DatabaseRecord[]
   return records.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
+/** One consistent read of the head once the incarnation is known: a live head proves it current. */
 export async function getDatabase(ctx: StoreContext, name: string): Promise<DatabaseRecord | undefined> {
-  const found = await readLive(ctx, name);
+  const found = await readLive(ctx, name, ctx.known.get(name));
   return found && record(name, found.inc.createdAt, found.head);
 }
 
@@ -64,10 +67,12 @@ function readLive(ctx: StoreContext, name: string, cached?: Incarnation): Promis
   return withRetries({ maxAttempts: LIVE_READS }, { what: `reading database "${name}"`, why: 'its head kept vanishing' }, async (attempt) => {
     const inc = attempt === 1 && cached ? cached : await lookup(ctx, name);
     if (!inc) return done(undefined);
-    const head = await readHead(ctx, inc.dbId);
-    if (head !== undefined) {
-      inc.head = head;
-      return done({ inc, head });
+    const state = await readHead(ctx, inc.dbId);
+    if (state !== undefined) {
+      // Both only grow: a read that started before a commit must not wind them back.
+      inc.head = Math.max(inc.head ?? 0, state.head);
+      inc.latestThrough = Math.max(inc.latestThrough ?? -1, state.latestThrough);
+      return done({ inc, ...state });
     }
     return attempt < LIVE_READS ? tryAgain : done(undefined);
   });
@@ -83,14 +88,25 @@ export async function lookup(ctx: StoreContext, name: string): Promise<Incarnati
   const dbId = item[A.db] as string;
   const cached = ctx.known.get(name);
   if (cached?.dbId === dbId) return cached;
-  const inc: Incarnation = { name, createdAt: item[A.createdAt] as string, dbId, listedValues: new Set() };
+  const inc: Incarnation = { name, createdAt: item[A.createdAt] as string, dbId };
   ctx.known.set(name, inc);
   return inc;
 }
 
-async function readHead(ctx: StoreContext, dbId: string): Promise<number | undefined> {
-  const item = await getItem(ctx, dbId, HEAD_SK, [A.head]);
-  return item ? num(item[A.head]) : undefined;
+/** The head item's two numbers; undefined when it is gone (the incarnation was deleted). */
+export async function readHead(ctx: StoreContext, dbId: string): Promise<{ head: number; latestThrough: number } | undefined> {
+  const item = await getItem(ctx, dbId, HEAD_SK, [A.head, A.latestThrough]);
+  return item && headState(item);
+}
+
+/**
+ * The numbers of a head item as read. Heads written before latest-value items existed have no
+ * `lt`: -1 says that not even revision 0 is accounted for, so a catch-up runs (and sets it)
+ * before any append may update the items in its own transaction.
+ */
+export function headState(item: Item): { head: number; latestThrough: number } {
+  const latestThrough = item[A.latestThrough];
+  return { head: num(item[A.head]), latestThrough: typeof latestThrough === 'number' ? latestThrough : -1 };
 }
 
 export async function createDatabase(ctx: StoreContext, name: string, createdAt: string): Promise<DatabaseRecord> {
@@ -105,7 +121,7 @@ export async function createDatabase(ctx: StoreContext, name: string, createdAt:
       ctx,
       [
         { Put: { TableName: ctx.tableName, Item: { ...itemKey(CATALOG_PK, databaseSk(name)), [A.name]: name, [A.createdAt]: createdAt, [A.db]: dbId }, ...absent } },
-        { Put: { TableName: ctx.tableName, Item: { ...itemKey(dbId, HEAD_SK), [A.head]: 0, [A.name]: name }, ...absent } },
+        { Put: { TableName: ctx.tableName, Item: { ...itemKey(dbId, HEAD_SK), [A.head]: 0, [A.latestThrough]: 0, [A.name]: name }, ...absent } },
       ],
       `creation of database "${name}"`,
       { name },
@@ -116,7 +132,7 @@ export async function createDatabase(ctx: StoreContext, name: string, createdAt:
     }
     throw error;
   }
-  ctx.known.set(name, { name, createdAt, dbId, head: 0, listedValues: new Set() });
+  ctx.known.set(name, { name, createdAt, dbId, head: 0, latestThrough: 0 });
   return record(name, createdAt, 0);
 }
 

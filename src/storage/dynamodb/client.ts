@@ -35,24 +35,59 @@ const BATCH_RETRIES = 10;
 const RETRYABLE_REASONS = new Set(['TransactionConflict', 'ThrottlingError', 'ProvisionedThroughputExceeded']);
 const NETWORK_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH']);
 
-export type ClientOptions = Pick<DynamoDBClientConfig, 'endpoint' | 'region' | 'credentials'> & { client?: DynamoDBClient };
+/** How long the client waits on DynamoDB: each bound turns a silent server into an error. */
+export interface ClientTimeouts {
+  /** Establishing a connection. */
+  connectTimeoutMs: number;
+  /** One HTTP attempt, from sending the request to its answer. */
+  requestTimeoutMs: number;
+  /** Attempts per request (the SDK's own retries of throttling, 5xx and timed-out attempts). */
+  requestAttempts: number;
+}
+
+export type ClientOptions = Pick<DynamoDBClientConfig, 'endpoint' | 'region' | 'credentials'>;
 
 /**
- * The low-level client (given, or built from the options) and a document client over it. Items
- * keep the layout other servers read: strings are S, numbers N and byte arrays B. Undefined
- * values are not dropped but refused, so an attribute left out by mistake fails loudly.
+ * A low-level client that never waits forever. The Node HTTP handler of the pinned SDK only
+ * logs a warning when a request outlives `requestTimeout` unless `throwOnRequestTimeout` is set;
+ * with it, the attempt is destroyed and fails with a TimeoutError, which the SDK retries.
  */
-export function connect(options: ClientOptions): { client: DynamoDBClient; doc: DynamoDBDocumentClient } {
-  const client =
-    options.client ??
-    new DynamoDBClient({
-      ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-      ...(options.region ? { region: options.region } : {}),
-      ...(options.credentials ? { credentials: options.credentials } : {}),
-    });
+export function buildClient(options: ClientOptions, timeouts: ClientTimeouts): DynamoDBClient {
+  return new DynamoDBClient({
+    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+    ...(options.region ? { region: options.region } : {}),
+    ...(options.credentials ? { credentials: options.credentials } : {}),
+    maxAttempts: timeouts.requestAttempts,
+    requestHandler: { connectionTimeout: timeouts.connectTimeoutMs, requestTimeout: timeouts.requestTimeoutMs, throwOnRequestTimeout: true },
+  });
+}
+
+/**
+ * A document client over the low-level client. Items keep the layout other servers read:
+ * strings are S, numbers N and byte arrays B. Undefined values are not dropped but refused, so
+ * an attribute left out by mistake fails loudly.
+ */
+export function documentClient(client: DynamoDBClient): DynamoDBDocumentClient {
   // Every stored number is a revision, a count, a size or epoch milliseconds: all safe integers.
-  const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: false }, unmarshallOptions: { wrapNumbers: false } });
-  return { client, doc };
+  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: false }, unmarshallOptions: { wrapNumbers: false } });
+}
+
+/**
+ * The context of one store operation: every request it sends is abandoned once the operation
+ * has waited `timeoutMs` in all, and fails with UNAVAILABLE. The per-attempt timeouts bound one
+ * request; this bounds the operation, retries and follow-up requests included.
+ */
+export function withDeadline(ctx: StoreContext, timeoutMs: number): StoreContext {
+  const deadline = Date.now() + timeoutMs;
+  // Paginators insist on a DynamoDBDocumentClient; an object whose prototype is the real one is one.
+  const doc = Object.create(ctx.doc) as DynamoDBDocumentClient;
+  const send = (command: Parameters<DynamoDBDocumentClient['send']>[0], options?: { abortSignal?: AbortSignal }) => {
+    const left = deadline - Date.now();
+    if (left <= 0) return Promise.reject(new UnavailableError(`DynamoDB did not answer within ${timeoutMs} ms`, { timeout_ms: timeoutMs }));
+    return ctx.doc.send(command, { abortSignal: AbortSignal.timeout(left), ...options });
+  };
+  Object.defineProperty(doc, 'send', { value: send });
+  return { ...ctx, doc };
 }
 
 /** Retries of a transaction DynamoDB cancelled for conflicts or throttling. */
@@ -211,7 +246,10 @@ export function translateError(error: unknown, tableName: string): Error {
     }
     return new InternalError(`DynamoDB refused a request: ${e.name}: ${e.message}`, { cause: e.name });
   }
-  if (e.name === 'CredentialsProviderError' || e.name === 'TimeoutError' || e.name === 'AbortError' || NETWORK_ERROR_CODES.has(e.code ?? '')) {
+  if (e.name === 'TimeoutError' || e.name === 'AbortError') {
+    return new UnavailableError(`DynamoDB did not answer in time: ${e.message}`, { cause: e.name });
+  }
+  if (e.name === 'CredentialsProviderError' || NETWORK_ERROR_CODES.has(e.code ?? '')) {
     return new UnavailableError(`DynamoDB cannot be reached: ${e.message}`, { cause: e.name });
   }
   return e;

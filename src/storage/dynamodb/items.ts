@@ -20,8 +20,10 @@ export const MAX_TRANSACTION_ACTIONS = 100;
 
 /**
  * Events per transaction. Each event costs two actions, its event item and its source + id
- * uniqueness item, and the head update one: 49 events make 99 actions. Actions left over carry
- * newly seen attribute values (see the adapter's listed values).
+ * uniqueness item, and the head update one: 49 events make 99 actions. The latest-value items
+ * of the events ride along where actions are left over (several small appends share one
+ * transaction that way); a transaction without room for them leaves them to a catch-up right
+ * after the commit (latest.ts), so the limit stays at 49.
  */
 export const MAX_EVENTS_PER_TRANSACTION = 49;
 

@@ -9,12 +9,17 @@
  *                               incarnation (the partition key of everything it holds)
  *     sk = "trash#<db id>"      an incarnation whose items still await removal
  *   pk = "<db id>" = "db#<name>#<random generation>"
- *     sk = "head"               the latest revision: the one item every append updates, so it
- *                               serializes writers
+ *     sk = "head"               `head`, the latest revision: the one item every append updates,
+ *                               so it serializes writers; and `lt`, the revision through which
+ *                               the latest-value items account for every event (see below)
  *     sk = "e#<revision>"       an event (revision zero-padded to 16 digits, so string order is
  *                               revision order); carries the GSI keys below
  *     sk = "k#<hash>"           source + id uniqueness: SHA-256 of the pair, holding the revision
- *     sk = "v#<attr>#<value>"   a distinct stream, type or subject value, for type-ahead
+ *     sk = "l#<attr><value>"    the latest revision (`rev`) of an event with that stream, type or
+ *                               subject value, and the one before it (`prev`) where known; also
+ *                               the distinct values offered for type-ahead
+ *     sk = "v#<attr>#<value>"   a distinct value as earlier versions listed it (no longer used;
+ *                               removed with the database)
  *     sk = "b#<blob key>"       a blob (component, snapshot): its size, and its bytes when they fit
  *                               one item, else the generation id of its chunks
  *     sk = "c#<generation>#<n>" chunk n of a large blob version, each well below the item limit
@@ -23,11 +28,10 @@
  * database removes its catalog entry and head in one transaction, after which nothing can reach
  * or write the old partition, however long its removal takes.
  *
- * Three GSIs (by_stream, by_type, by_subject) map "<db id>|<encoded value>" + revision to events,
- * for selective queries. GSIs are eventually consistent: queries read events committed within the
- * last `indexSettleMs` from the base table instead (read.ts). An append's guard is checked on the
- * base table, but the constraints behind it are evaluated with queries, so an index lagging by
- * more than that can hide an event from them.
+ * Three GSIs (by_stream, by_type, by_subject) map "<db id>|<encoded value>" + revision to events.
+ * GSIs are eventually consistent, so they answer only queries that accept lag (read.ts); every
+ * other read is decided on the base table, narrowed by the latest-value items, which appends
+ * update in their own transaction (latest.ts).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { SelectorAttr } from '../../core/selectors.ts';
@@ -38,7 +42,7 @@ export const TRASH_SK_PREFIX = 'trash#';
 export const HEAD_SK = 'head';
 export const EVENT_SK_PREFIX = 'e#';
 export const KEY_SK_PREFIX = 'k#';
-export const VALUE_SK_PREFIX = 'v#';
+export const LATEST_SK_PREFIX = 'l#';
 export const BLOB_SK_PREFIX = 'b#';
 export const CHUNK_SK_PREFIX = 'c#';
 
@@ -53,6 +57,8 @@ export const A = {
   createdAt: 'created_at',
   db: 'db',
   head: 'head',
+  latestThrough: 'lt',
+  prev: 'prev',
   revision: 'rev',
   json: 'json',
   source: 'src',
@@ -103,13 +109,24 @@ const VALUE_ATTR_CODES: Record<SelectorAttr, string> = { stream: 's', event_type
 
 /**
  * Values longer than this are not offered for type-ahead: a sort key holds at most 1024 bytes,
- * and nobody types a kilobyte to pick a value.
+ * and nobody types a kilobyte to pick a value. Their latest-value items are keyed by a hash.
  */
 export const MAX_LISTED_VALUE_BYTES = 1000;
 
-/** Sort-key prefix of the listed values of an attribute; the value follows it. */
-export function valueSkPrefix(attr: SelectorAttr): string {
-  return `${VALUE_SK_PREFIX}${VALUE_ATTR_CODES[attr]}#`;
+/** Sort-key prefix of the latest-value items of an attribute's values kept in full (listable). */
+export function latestSkPrefix(attr: SelectorAttr): string {
+  return `${LATEST_SK_PREFIX}${VALUE_ATTR_CODES[attr]}=`;
+}
+
+/**
+ * The sort key of the latest-value item of an attribute value; null = no subject. Long values
+ * go by their hash, which no value kept in full can be mistaken for (`=` against `#`).
+ */
+export function latestSk(attr: SelectorAttr, value: string | null): string {
+  const code = VALUE_ATTR_CODES[attr];
+  if (value === null) return `${LATEST_SK_PREFIX}${code}!`;
+  if (Buffer.byteLength(value) <= MAX_LISTED_VALUE_BYTES) return `${latestSkPrefix(attr)}${value}`;
+  return `${LATEST_SK_PREFIX}${code}#${createHash('sha256').update(value).digest('base64url')}`;
 }
 
 export function blobSk(blobKey: string): string {
