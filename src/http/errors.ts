@@ -2,9 +2,11 @@
  * The one place errors become HTTP answers: error codes to statuses, and anything thrown to
  * `{status, code, message, details}`. The API answers that as JSON; the console as its error page.
  */
+import * as zlib from 'node:zlib';
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import multer from 'multer';
 import { FactumError, InvalidArgumentError, PayloadTooLargeError, type ErrorCode, type ErrorDetails } from '../core/errors.ts';
+import { closeIfBodyUnread } from './lingering-close.ts';
 
 export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   INVALID_ARGUMENT: 400,
@@ -34,7 +36,7 @@ type ErrorFields = [ErrorCode, string, ErrorDetails];
  * here) are logged with the request's logger; an unknown error's own message is never shown.
  */
 export function toHttpError(error: unknown, req?: Request): HttpError {
-  const known = knownError(error);
+  const known = knownError(error, req);
   if (!known) req?.log?.error({ err: error }, 'unexpected error');
   else if (known[0] === 'INTERNAL') req?.log?.error({ err: error }, 'internal error');
   const [code, message, details] = known ?? ['INTERNAL', 'internal server error', {}];
@@ -43,33 +45,65 @@ export function toHttpError(error: unknown, req?: Request): HttpError {
   return { status: STATUS_BY_CODE[code], code, message, details, headers };
 }
 
-function knownError(error: unknown): ErrorFields | undefined {
+function knownError(error: unknown, req: Request | undefined): ErrorFields | undefined {
   if (error instanceof multer.MulterError) error = multerError(error);
+  error = bodyError(error as BodyParserError, req) ?? error;
   if (error instanceof FactumError) return [error.code, error.message, error.details];
-  return bodyError(error as BodyParserError) ?? clientError(error as ClientError);
+  return clientError(error as ClientError);
 }
 
 interface BodyParserError {
   type?: string;
   limit?: number;
   length?: number;
+  encoding?: string;
+  charset?: string;
+  code?: unknown;
+  errno?: unknown;
+  message?: string;
+}
+
+/**
+ * The content codings a JSON or form body may be sent in: those body-parser decodes (zstd where
+ * this Node's zlib has it).
+ */
+export const BODY_CONTENT_CODINGS: readonly string[] = ['identity', 'gzip', 'deflate', 'br', ...('createZstdDecompress' in zlib ? ['zstd'] : [])];
+
+/** The refusal of a body sent in a content coding the route does not decode. */
+export function contentEncodingError(encoding: string, accepted: readonly string[]): InvalidArgumentError {
+  const codings = accepted.filter((coding) => coding !== 'identity');
+  const choices = codings.length === 0 ? '' : ` or as ${codings.length === 1 ? codings[0] : `${codings.slice(0, -1).join(', ')} or ${codings.at(-1)}`}`;
+  return new InvalidArgumentError(`Content-Encoding "${encoding}" is not supported here: send the body uncompressed${choices}`, {
+    field: 'content-encoding',
+    value: encoding,
+    accepted,
+  });
 }
 
 /** Errors raised while reading the body, before any route runs (body-parser's `type`s). */
-function bodyError(error: BodyParserError): ErrorFields | undefined {
+function bodyError(error: BodyParserError, req: Request | undefined): FactumError | undefined {
   switch (error?.type) {
     case 'entity.parse.failed':
-      return ['INVALID_ARGUMENT', 'request body is not valid JSON', { field: '(body)' }];
+      return new InvalidArgumentError('request body is not valid JSON', { field: '(body)' });
     case 'entity.too.large':
-      return ['PAYLOAD_TOO_LARGE', `request body is over the limit of ${error.limit} bytes`, { limit: error.limit, length: error.length }];
+      return new PayloadTooLargeError(`request body is over the limit of ${error.limit} bytes`, { limit: error.limit, length: error.length });
     case 'encoding.unsupported':
+      return contentEncodingError(String(error.encoding), BODY_CONTENT_CODINGS);
     case 'charset.unsupported':
-      return ['INVALID_ARGUMENT', 'request body encoding is not supported; send UTF-8', {}];
+      return new InvalidArgumentError(`request body charset "${error.charset}" is not supported; send UTF-8`, { field: 'content-type', value: error.charset });
     case 'request.aborted':
-      return ['INVALID_ARGUMENT', 'request was aborted', {}];
-    default:
-      return undefined;
+      return new InvalidArgumentError('request was aborted', {});
   }
+  // zlib's own errors, passed on as they are (with a 400): the body is not what its
+  // Content-Encoding says. zlib names them Z_DATA_ERROR, Z_BUF_ERROR, …; brotli ERR__….
+  if (typeof error?.errno === 'number' && typeof error.code === 'string' && /^(Z_|ERR__)/.test(error.code)) {
+    const encoding = String(req?.headers['content-encoding'] ?? '');
+    return new InvalidArgumentError(`request body does not decode as its Content-Encoding "${encoding}": ${error.message}`, {
+      field: 'content-encoding',
+      value: encoding,
+    });
+  }
+  return undefined;
 }
 
 interface ClientError {
@@ -96,6 +130,19 @@ export interface MultipartLimits {
   fieldSize?: number;
 }
 
+/**
+ * What a multipart body that could not be read is, in the error table's terms. multer's own
+ * refusals say which rule broke. Everything else multer passes on is busboy's (no boundary, a
+ * form cut short, a part header over its size, an unsupported content type) or the request's
+ * own (aborted, closed): the body was malformed. Memory storage writes nothing that could fail.
+ */
+export function multipartError(error: unknown, limits: MultipartLimits = {}): FactumError {
+  if (error instanceof FactumError) return error;
+  if (error instanceof multer.MulterError) return multerError(error, limits);
+  const reason = error instanceof Error ? error.message : String(error);
+  return new InvalidArgumentError(`the multipart body is malformed: ${reason}`, { field: '(body)', reason: 'malformed_multipart' });
+}
+
 /** multer's refusal of a multipart body, in the error table's terms. */
 export function multerError(error: multer.MulterError, limits: MultipartLimits = {}): FactumError {
   const field = error.field;
@@ -112,20 +159,36 @@ export function multerError(error: multer.MulterError, limits: MultipartLimits =
   }
 }
 
+/** The public error shape, `{"error": {code, message, details}}`. */
+export function errorBody(failure: Pick<HttpError, 'code' | 'message' | 'details'>): { error: { code: ErrorCode; message: string; details: ErrorDetails } } {
+  return { error: { code: failure.code, message: failure.message, details: failure.details } };
+}
+
 export function sendError(res: Response, code: ErrorCode, message: string, details: ErrorDetails = {}): void {
-  res.status(STATUS_BY_CODE[code]).json({ error: { code, message, details } });
+  res.status(STATUS_BY_CODE[code]).json(errorBody({ code, message, details }));
+}
+
+/**
+ * An API error handler: the public error shape, with `envelope`'s fields beside `error` (the
+ * process route's `success: false`). A refusal that came before the body was read (a bad path,
+ * an unknown database, ahead of a large upload) answers at once and closes the connection.
+ */
+export function jsonErrorHandler(envelope: Record<string, unknown> = {}): ErrorRequestHandler {
+  return (error, req, res, _next) => {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const failure = toHttpError(error, req);
+    closeIfBodyUnread(req, res);
+    res.status(failure.status).set(failure.headers).json({ ...envelope, ...errorBody(failure) });
+  };
 }
 
 /** The API's answer to any error: the public error shape. */
-export const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  const { status, code, message, details, headers } = toHttpError(error, req);
-  res.status(status).set(headers).json({ error: { code, message, details } });
-};
+export const errorHandler: ErrorRequestHandler = jsonErrorHandler();
 
 export const notFoundHandler: RequestHandler = (req, res) => {
+  closeIfBodyUnread(req, res);
   sendError(res, 'NOT_FOUND', `no route for ${req.method} ${req.path}`, { method: req.method, path: req.path });
 };

@@ -7,7 +7,10 @@ import type { RequestHandler, Router } from 'express';
 import multer from 'multer';
 import { InvalidArgumentError } from '../core/errors.ts';
 import { assertSchema } from '../schema/openapi.ts';
-import { multerError, type MultipartLimits } from './errors.ts';
+import type { FactumContext } from '../usecases/context.ts';
+import { requireDatabase } from '../usecases/require-database.ts';
+import { contentEncodingError, multipartError, type MultipartLimits } from './errors.ts';
+import { assertJsonNesting } from './json-nesting.ts';
 import { validate } from './validate.ts';
 
 declare module 'express-serve-static-core' {
@@ -29,8 +32,10 @@ const FIELD_BYTES = 1024 * 1024;
 
 /**
  * Reads a multipart body: file parts into `res.locals.files`, text fields into `req.body`. A
- * refusal (a part over its limit, an unexpected file) is passed on as a FactumError; the text
- * fields read before it stay in `req.body`, so a form can be shown again as it was filled in.
+ * refusal (a part over its limit, an unexpected file, a malformed body) is passed on as a
+ * FactumError; the text fields read before it stay in `req.body`, so a form can be shown again
+ * as it was filled in. Multipart bodies are read as sent: one in a content coding (gzip, …) is
+ * refused rather than parsed as the compressed bytes.
  */
 export function multipartUpload(maxComponentBytes: number): RequestHandler {
   const limits: MultipartLimits = { fileSize: maxComponentBytes, fieldSize: FIELD_BYTES };
@@ -41,9 +46,11 @@ export function multipartUpload(maxComponentBytes: number): RequestHandler {
     { name: 'wasm', maxCount: 1 },
     { name: 'metadata', maxCount: 1 },
   ]);
-  return (req, res, next) =>
+  return (req, res, next) => {
+    const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+    if (encoding !== 'identity') return next(contentEncodingError(encoding, ['identity']));
     parse(req, res, (error?: unknown) => {
-      if (error) return next(error instanceof multer.MulterError ? multerError(error, limits) : error);
+      if (error) return next(multipartError(error, limits));
       const parts = (req.files ?? {}) as Record<string, Express.Multer.File[] | undefined>;
       res.locals.files = {};
       for (const [name, [file] = []] of Object.entries(parts)) {
@@ -51,6 +58,7 @@ export function multipartUpload(maxComponentBytes: number): RequestHandler {
       }
       next();
     });
+  };
 }
 
 /**
@@ -70,6 +78,7 @@ export function componentUpload(schema: string, maxComponentBytes: number): Requ
     } catch {
       return next(new InvalidArgumentError('the metadata part is not valid JSON', { field: 'metadata' }));
     }
+    assertJsonNesting(metadata, 'metadata', 'the metadata part');
     assertSchema(schema, metadata, 'metadata');
     res.locals.upload = { metadata, wasm };
     next();
@@ -89,11 +98,16 @@ export interface PublishRoutes {
 
 /**
  * Adds the publish routes of a component kind, `/databases/{database}/<segment>` and its alias
- * `/api/v1/db/{database}/<segment>`: each validated as its own operation, then the upload read
- * into `res.locals.upload` for `publish`.
+ * `/api/v1/db/{database}/<segment>`: each validated as its own operation, the database looked
+ * up (an upload of up to --max-component-bytes is not worth reading for one that does not
+ * exist), then the upload read into `res.locals.upload` for `publish`.
  */
-export function addPublishRoutes(router: Router, routes: PublishRoutes, maxComponentBytes: number, publish: RequestHandler): void {
+export function addPublishRoutes(router: Router, ctx: FactumContext, routes: PublishRoutes, maxComponentBytes: number, publish: RequestHandler): void {
   const upload = componentUpload(routes.metadataSchema, maxComponentBytes);
-  router.post(`/databases/:database/${routes.segment}`, validate(routes.operationId), ...upload, publish);
-  router.post(`/api/v1/db/:database/${routes.segment}`, validate(`${routes.operationId}Alias`), ...upload, publish);
+  const knownDatabase: RequestHandler = async (_req, res, next) => {
+    await requireDatabase(ctx, res.locals.params.database as string);
+    next();
+  };
+  router.post(`/databases/:database/${routes.segment}`, validate(routes.operationId), knownDatabase, ...upload, publish);
+  router.post(`/api/v1/db/:database/${routes.segment}`, validate(`${routes.operationId}Alias`), knownDatabase, ...upload, publish);
 }

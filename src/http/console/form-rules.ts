@@ -5,6 +5,7 @@
 import type { ValidateFunction } from 'ajv';
 import { InvalidArgumentError, type ErrorDetails } from '../../core/errors.ts';
 import { describeSchemaError } from '../../schema/openapi.ts';
+import { assertJsonNesting } from '../json-nesting.ts';
 
 /** Request field path → the label of the form field that fills it. */
 export type Labels = Record<string, string>;
@@ -79,10 +80,14 @@ export function requireText(value: string, field: string, labels: Labels): strin
   return value.trim();
 }
 
+/** A form field that holds a JSON document, parsed and held to the API's nesting limit. */
 export function jsonField(value: string, field: string, labels: Labels): unknown {
+  let parsed: unknown;
   try {
-    return JSON.parse(value);
+    parsed = JSON.parse(value);
   } catch (error) {
     throw new InvalidArgumentError(`${labels[field]} is not valid JSON: ${(error as Error).message}`, { field });
   }
+  assertJsonNesting(parsed, field, labels[field]);
+  return parsed;
 }

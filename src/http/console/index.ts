@@ -7,7 +7,7 @@
  * never from a page's path, so a page URL always answers a whole page: safe to bookmark, share
  * and restore from history.
  */
-import { Router } from 'express';
+import { Router, type ErrorRequestHandler } from 'express';
 import type { FactumContext } from '../../usecases/context.ts';
 import { assetsRouter } from './assets.ts';
 import { databasePages } from './databases.ts';
@@ -23,14 +23,24 @@ export interface ConsoleOptions {
   maxComponentBytes: number;
 }
 
-export function consoleRouter(ctx: FactumContext, options: ConsoleOptions): Router {
+/** The console's paths: the list of databases, each database's pages and query builder, the assets. */
+export const CONSOLE_PATH = /^\/(?:$|console\/|assets\/|databases\/[^/]+\/(?:console|query-builder)(?:\/|$))/i;
+
+/**
+ * The console's router and, for app.ts to put after it, the handler that answers as the console
+ * what went wrong on a console path before its routes ran (the app's JSON body parser): an error
+ * page, not the API's JSON. The router's own errors are answered inside it.
+ */
+export function consoleRouter(ctx: FactumContext, options: ConsoleOptions): [Router, ErrorRequestHandler] {
   const page = pageSender(options.version);
+  const pageErrors = pageErrorHandler(page);
   const router = Router();
   router.use(assetsRouter());
   router.use(databasePages(ctx, page));
   router.use(eventPages(ctx, page));
   router.use(stateViewPages(ctx, page, options.maxComponentBytes));
   router.use(stateChangePages(ctx, page, options.maxComponentBytes));
-  router.use(pageErrorHandler(page));
-  return router;
+  router.use(pageErrors);
+  const earlierErrors: ErrorRequestHandler = (error, req, res, next) => (CONSOLE_PATH.test(req.path) ? pageErrors(error, req, res, next) : next(error));
+  return [router, earlierErrors];
 }

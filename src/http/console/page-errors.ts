@@ -2,17 +2,20 @@
 import type { ErrorRequestHandler, Request } from 'express';
 import { FactumError } from '../../core/errors.ts';
 import { toHttpError, type HttpError } from '../errors.ts';
+import { closeIfBodyUnread } from '../lingering-close.ts';
 import { isHtmx } from './htmx.ts';
 import type { SendPage } from './views.ts';
 
 /**
  * Errors become an error page, or for htmx requests an alert placed in the page's alert region
- * (a fragment's own target, e.g. a table row, is no place for a message).
+ * (a fragment's own target, e.g. a table row, is no place for a message). As in the API, an
+ * answer given before the body arrived closes the connection.
  */
 export function pageErrorHandler(page: SendPage): ErrorRequestHandler {
   return (error, req, res, next) => {
     if (res.headersSent) return next(error);
     const { status, message, headers } = toHttpError(error, req);
+    closeIfBodyUnread(req, res);
     res.set(headers);
     if (isHtmx(req)) {
       res.set({ 'HX-Retarget': '#alerts', 'HX-Reswap': 'innerHTML' });

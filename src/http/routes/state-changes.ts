@@ -9,13 +9,29 @@ import {
   type ProcessRequest,
   type StateChangeDefinition,
 } from '../../usecases/state-changes.ts';
+import { jsonErrorHandler } from '../errors.ts';
 import { addPublishRoutes } from '../upload.ts';
 import { validate } from '../validate.ts';
+
+/**
+ * The process route answers in one shape: `success` says how it went, and every error answer
+ * carries `success: false` beside the standard `error` — the component's rejections and the
+ * server's refusals alike (no such state change, a bad body, a view that failed), so a client
+ * can branch on `success` whatever went wrong.
+ */
+export const processErrorHandler = jsonErrorHandler({ success: false });
+
+/**
+ * The process route's path, matched without decoding it: the error handler is mounted on the
+ * app, so it also answers what is refused before the route runs (the body parser's refusals, a
+ * path that does not decode).
+ */
+export const PROCESS_COMMAND_PATH = /^\/databases\/[^/]+\/state-changes\/[^/]+\/process\/?$/i;
 
 export function stateChangesRouter(ctx: FactumContext, options: { maxComponentBytes: number }): Router {
   const router = Router();
   const publishing = { segment: 'state-changes', operationId: 'publishStateChange', metadataSchema: 'StateChangeMetadata' };
-  addPublishRoutes(router, publishing, options.maxComponentBytes, async (_req, res) => {
+  addPublishRoutes(router, ctx, publishing, options.maxComponentBytes, async (_req, res) => {
     const database = res.locals.params.database as string;
     const version = await publishStateChange(ctx, database, res.locals.upload.metadata as StateChangeDefinition, res.locals.upload.wasm);
     res.status(201).location(`/databases/${database}/state-changes/${version.state_change_name}`).json({ state_change: version });

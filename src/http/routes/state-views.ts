@@ -15,7 +15,7 @@ import { validate } from '../validate.ts';
 export function stateViewsRouter(ctx: FactumContext, options: { maxComponentBytes: number }): Router {
   const router = Router();
   const publishing = { segment: 'state-views', operationId: 'publishStateView', metadataSchema: 'StateViewMetadata' };
-  addPublishRoutes(router, publishing, options.maxComponentBytes, async (_req, res) => {
+  addPublishRoutes(router, ctx, publishing, options.maxComponentBytes, async (_req, res) => {
     const database = res.locals.params.database as string;
     const version = await publishStateView(ctx, database, res.locals.upload.metadata as StateViewDefinition, res.locals.upload.wasm);
     res
