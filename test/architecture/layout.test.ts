@@ -21,7 +21,9 @@ const ALLOWED: Record<string, readonly string[]> = {
   usecases: ['core', 'schema', 'storage', 'wasm'],
   http: ['core', 'schema', 'usecases'],
   // The composition root: builds the context from every part.
-  '.': ['core', 'schema', 'storage', 'wasm', 'usecases', 'http'],
+  // The factum command: serve builds a server, the others work over HTTP or read files.
+  cli: ['.', 'core', 'schema', 'storage'],
+  '.': ['core', 'schema', 'storage', 'wasm', 'usecases', 'http', 'cli'],
 };
 
 const areaOf = (file: string) => (file.includes('/') ? file.slice(0, file.indexOf('/')) : '.');
