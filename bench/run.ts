@@ -26,6 +26,8 @@ import { selectiveQuery } from './scenarios/3-selective-query.ts';
 import { stateViewRender } from './scenarios/4-state-view-render.ts';
 import { wasmEvolve } from './scenarios/5-wasm-evolve.ts';
 import { restart } from './scenarios/6-restart.ts';
+import { dynamodbAppends } from './scenarios/7-dynamodb-appends.ts';
+import { subscriptions } from './scenarios/8-subscriptions.ts';
 
 const SCENARIOS: Record<number, { title: string; run: (ctx: BenchContext) => Promise<Row[]> }> = {
   1: { title: 'batched appends', run: batchedAppends },
@@ -34,6 +36,8 @@ const SCENARIOS: Record<number, { title: string; run: (ctx: BenchContext) => Pro
   4: { title: 'state view render, incremental vs cold', run: stateViewRender },
   5: { title: 'WebAssembly evolve vs plain JavaScript', run: wasmEvolve },
   6: { title: 'restart time and memory', run: restart },
+  7: { title: 'DynamoDB appends against bare transactions (DynamoDB Local)', run: dynamodbAppends },
+  8: { title: 'subscriptions: delivery latency, catch-up throughput', run: subscriptions },
 };
 
 function parseOptions(): BenchOptions {

@@ -69,6 +69,7 @@ export async function appendEvents(
     });
     switch (outcome.kind) {
       case 'appended':
+        ctx.subscriptions?.appended(database);
         return done<AppendResult>({ revision: outcome.lastRevision, events_count: events.length });
       case 'duplicates': {
         // A concurrent writer stored these keys first: a retry of the same transaction, or a clash.

@@ -1,6 +1,7 @@
 /** What every use case works with; the HTTP API, the pages and the CLI each build one. */
 import type { EventStore } from '../storage/types.ts';
 import type { ComponentRuntime } from '../wasm/runtime.ts';
+import type { SubscriptionHub } from './subscriptions/hub.ts';
 
 export interface FactumContext {
   store: EventStore;
@@ -9,6 +10,8 @@ export interface FactumContext {
   /** The current time; tests may pin it. */
   now(): Date;
   settings?: Partial<UseCaseSettings>;
+  /** Subscriptions and their change feed; without one, appends notify nobody and subscribing is unavailable. */
+  subscriptions?: SubscriptionHub;
 }
 
 /** Bounds the use cases keep, set by the server's configuration. */
