@@ -4,6 +4,7 @@
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { InvalidArgumentError } from './core/errors.ts';
+import type { SubscriptionSettings } from './usecases/subscriptions/settings.ts';
 
 export const STORAGE_ADAPTERS = ['file', 'memory', 'dynamodb'] as const;
 export type StorageAdapterName = (typeof STORAGE_ADAPTERS)[number];
@@ -17,6 +18,7 @@ export interface FactumConfig {
   maxBodyBytes: number;
   /** Parameter sets per state-view version whose snapshots are kept (least recently rendered dropped). */
   maxViewSnapshotSets: number;
+  subscriptions: SubscriptionSettings;
   components: {
     /** Where transpiled components are cached (a cache: safe to delete). */
     cacheDir: string;
@@ -44,6 +46,12 @@ export interface ConfigFlags {
   logLevel?: string;
   maxBodyBytes?: string;
   maxViewSnapshotSets?: string;
+  subscriptionHeartbeatMs?: string;
+  maxSubscriptions?: string;
+  subscriptionBufferBytes?: string;
+  slowConsumerTimeoutMs?: string;
+  liveViewIntervalMs?: string;
+  subscriptionPollMs?: string;
   componentCacheDir?: string;
   componentTimeoutMs?: string;
   componentMemoryMb?: string;
@@ -68,6 +76,14 @@ export function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = proce
     logLevel: flags.logLevel ?? env.FACTUM_LOG_LEVEL ?? 'info',
     maxBodyBytes: integer(flags.maxBodyBytes ?? env.FACTUM_MAX_BODY_BYTES ?? String(16 * 1024 * 1024), 'max body bytes', 1024, 2 ** 31),
     maxViewSnapshotSets: integer(flags.maxViewSnapshotSets ?? env.FACTUM_MAX_VIEW_SNAPSHOT_SETS ?? '1000', 'max view snapshot sets', 1, 10_000_000),
+    subscriptions: {
+      heartbeatMs: integer(flags.subscriptionHeartbeatMs ?? env.FACTUM_SUBSCRIPTION_HEARTBEAT_MS ?? '15000', 'subscription heartbeat (ms)', 100, 3_600_000),
+      maxSubscriptions: integer(flags.maxSubscriptions ?? env.FACTUM_MAX_SUBSCRIPTIONS ?? '1000', 'max subscriptions', 1, 1_000_000),
+      maxBufferedBytes: integer(flags.subscriptionBufferBytes ?? env.FACTUM_SUBSCRIPTION_BUFFER_BYTES ?? String(256 * 1024), 'subscription buffer bytes', 1024, 2 ** 31),
+      slowConsumerTimeoutMs: integer(flags.slowConsumerTimeoutMs ?? env.FACTUM_SLOW_CONSUMER_TIMEOUT_MS ?? '30000', 'slow consumer timeout (ms)', 100, 3_600_000),
+      liveViewIntervalMs: integer(flags.liveViewIntervalMs ?? env.FACTUM_LIVE_VIEW_INTERVAL_MS ?? '1000', 'live view interval (ms)', 10, 3_600_000),
+      pollIntervalMs: integer(flags.subscriptionPollMs ?? env.FACTUM_SUBSCRIPTION_POLL_MS ?? '500', 'subscription poll (ms)', 10, 3_600_000),
+    },
     components: {
       cacheDir: resolve(
         flags.componentCacheDir ?? env.FACTUM_COMPONENT_CACHE_DIR ?? (storage === 'file' ? join(dataDir, 'component-cache') : join(tmpdir(), 'factum-component-cache')),

@@ -8,6 +8,10 @@ import { readFileSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
 import type { FactumConfig } from './config.ts';
 import { createApp } from './http/app.ts';
+import { attachWebSockets } from './http/websocket.ts';
+import { SubscriptionHub } from './usecases/subscriptions/hub.ts';
+import { answerClientErrors } from './http/client-errors.ts';
+import { closeConnectionsLingering } from './http/lingering-close.ts';
 import { createStore, type StoreOptions } from './storage/create-store.ts';
 import { ComponentHost } from './wasm/index.ts';
 import type { FactumContext } from './usecases/context.ts';
@@ -28,9 +32,15 @@ export async function startServer(config: FactumConfig, logger: Logger = pino({ 
     cacheDir: config.components.cacheDir,
     limits: { timeMs: config.components.timeoutMs, memoryBytes: config.components.memoryBytes },
   });
-  const ctx: FactumContext = { store, components, now: () => new Date(), settings: { maxViewSnapshotSets: config.maxViewSnapshotSets } };
+  const subscriptions = new SubscriptionHub(store, config.subscriptions);
+  const ctx: FactumContext = { store, components, now: () => new Date(), settings: { maxViewSnapshotSets: config.maxViewSnapshotSets }, subscriptions };
   const app = createApp(ctx, { logger, version: VERSION, maxBodyBytes: config.maxBodyBytes, maxComponentBytes: config.components.maxUploadBytes });
   const server = createServer(app);
+  attachWebSockets(server, ctx);
+  // What the HTTP parser refuses never reaches the app; it gets the error shape all the same.
+  answerClientErrors(server);
+  // No connection is closed on a client still sending: it could lose the answer to a reset.
+  closeConnectionsLingering(server);
   try {
     await listen(server, config.port, config.host);
   } catch (error) {
@@ -53,6 +63,8 @@ export async function startServer(config: FactumConfig, logger: Logger = pino({ 
       (closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
+        // Open streams end with an `end` frame (shutdown), so the connections they hold close.
+        await subscriptions.close();
         await stopped;
         await components.close();
         await store.close();

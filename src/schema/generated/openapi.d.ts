@@ -190,8 +190,292 @@ export interface paths {
          *     The first page reads at the database's latest revision (returned as `revision`); its
          *     `next_cursor`, sent back with the same query, continues at that same revision, so paging is
          *     stable while writers append.
+         *
+         *     With `Accept: application/x-ndjson` the answer is streamed instead of paged: one
+         *     `SubscriptionFrame` per line, an `event` frame for every matching event (no page limit,
+         *     in constant server memory), then a `complete` frame with the revision the whole answer
+         *     is consistent with. `limit`, when given, caps the stream (`complete` then carries a
+         *     `next_cursor` if more events match); `cursor` continues a paged query as a stream. A
+         *     failure midway ends the stream with an `error` frame instead of `complete`.
          */
         post: operations["queryEvents"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/databases/{database}/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The database name. */
+                database: components["parameters"]["Database"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import stored events (a restore), keeping their recorded times
+         * @description Takes events as `GET /databases/{database}/events` answers them (each with its
+         *     `revision` and `recordedtime`), e.g. the lines of a `factum export`, and stores the
+         *     event exported at revision r at revision r + `offset`. Each event is checked as for an
+         *     append (the `CloudEvent` schema and rules); `revision` and `recordedtime` may be sent
+         *     only here. The revisions of a batch must be dense.
+         *
+         *     **Continuing densely**: the batch's first event that is not stored yet must land at the
+         *     database's latest revision + 1, else 409 FAILED_PRECONDITION (`details.latest_revision`,
+         *     `details.expected_revision`). With `offset` 0 (a restore) revisions are reproduced
+         *     exactly; without `offset`, the events go where the batch's first event already is, or
+         *     else right after the latest revision (appended, renumbered). Recorded times are kept as
+         *     exported either way, so the effective time of events without `time` does not change.
+         *
+         *     **Transactions**: each run of consecutive events sharing a `recordedtime` is appended as
+         *     one transaction with that recorded time, guarded so that it fails (409, nothing of it
+         *     written) if any other event was appended since the latest revision was read. A store that
+         *     takes fewer events per transaction than the exporting one (DynamoDB: 49) gets the run as
+         *     several transactions with the same recorded time, which read back the same.
+         *
+         *     **Idempotent**: leading events of the batch already stored, identical (recorded time
+         *     included) and at r + `offset`, are skipped (`already_stored`); sending a batch again, or
+         *     re-running an interrupted import, never duplicates an event. An event whose `source` +
+         *     `id` is stored as a different event, or stored while an earlier event of the batch is
+         *     not, is 409 ALREADY_EXISTS.
+         *
+         *     A body that is not valid is refused whole, naming the event (`details.index`, and for
+         *     NDJSON `details.line`, counted from 1 in the body). Runs before a failing one stay stored:
+         *     send the batch again once the cause is gone.
+         */
+        post: operations["importEvents"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/databases/{database}/import/state-views": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The database name. */
+                database: components["parameters"]["Database"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import a state view version under its own version number and creation time
+         * @description A multipart upload like publishStateView, whose `metadata` part is a whole version as
+         *     listStateViewVersions answers it (`version`, `created_at`, `component_sha256` and
+         *     `component_bytes` included) and whose `wasm` part must be the component it records.
+         *     The version must be the next one the view would get (import versions oldest first), else
+         *     409 FAILED_PRECONDITION; a version that is already there, identical, answers 200 with
+         *     `replayed: true` and writes nothing; a different one there is 409 ALREADY_EXISTS.
+         */
+        post: operations["importStateViewVersion"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/databases/{database}/import/state-changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The database name. */
+                database: components["parameters"]["Database"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import a state change version under its own version number and creation time
+         * @description As importStateViewVersion, with a version as getStateChange lists it. The state views it
+         *     declares must exist: import state views first.
+         */
+        post: operations["importStateChangeVersion"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/databases/{database}/subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The database name. */
+                database: components["parameters"]["Database"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Follow the events of a database as they are appended (SSE, NDJSON or WebSocket)
+         * @description Sends the matching events after the start position in revision order, then a `caught_up`
+         *     frame with the revision it caught up to, then every matching event appended from then on,
+         *     live. Every matching event is sent exactly once, in order, with no gap between the past
+         *     and the live part, however fast appends arrive: both are read from the database by
+         *     revision, from the subscription's own position.
+         *
+         *     The transport follows `Accept`:
+         *     - `text/event-stream` (Server-Sent Events, for a browser's `EventSource`): every frame is
+         *       one unnamed message whose `data` is the frame's JSON, so `onmessage` sees them all;
+         *       `id` is the revision on `event`, `caught_up` and `heartbeat` frames. On reconnecting,
+         *       `EventSource` sends it back as `Last-Event-ID`, which then overrides `after`: the
+         *       subscription resumes right after the last revision it delivered.
+         *     - `application/x-ndjson` (the default): one frame per line.
+         *     - WebSocket: the same path with `Upgrade: websocket`; one frame per text message. With
+         *       any of the parameters below the subscription starts at once; without, the server waits
+         *       for a message `{"type":"subscribe", …}` whose other fields are those of
+         *       `SubscriptionRequest`. A later subscribe message replaces the running subscription:
+         *       every frame after its `subscribed` frame belongs to the new one. A refused upgrade is
+         *       answered in HTTP with the usual error shape; a WebSocket closed by the server after an
+         *       `error` frame carries close code 4000 + the HTTP status of the error (4404, 4400, …).
+         *
+         *     Frames are `SubscriptionFrame`s. The first is `subscribed` (with the resolved start);
+         *     `heartbeat` frames come when nothing else was sent for the heartbeat interval and carry
+         *     the subscription's position (every matching event up to it was sent). `end` and `error`
+         *     frames are the last of a stream, and say after which revision to resume:
+         *     - `end` `slow_consumer`: the client took nothing for a while and its send buffer stayed
+         *       full. The server never buffers more than a bounded amount per subscription; it stops
+         *       reading events while the client does not take them, and past the time limit it ends
+         *       the stream.
+         *     - `end` `superseded`: another connection subscribed as the same consumer.
+         *     - `end` `shutdown`: the server is stopping.
+         *     - `error` NOT_FOUND: the database (or the consumer) was deleted.
+         *
+         *     With `consumer`, the subscription uses that durable consumer's selector and starts
+         *     right after its acknowledged position (`after` and a selector may then not be given;
+         *     `Last-Event-ID` is ignored). One connection at a time reads as a consumer: a new one
+         *     takes over and the older one ends with `superseded` (at once on the same server, within
+         *     the head-poll interval on another server sharing the storage).
+         *
+         *     Open subscriptions (SSE, NDJSON, WebSocket and live state views together) are limited
+         *     per server; past the limit a subscription is refused with 429 RESOURCE_EXHAUSTED and
+         *     `Retry-After`.
+         */
+        get: operations["subscribe"];
+        put?: never;
+        /**
+         * Follow the events of a database, selected by a full query body
+         * @description The same as the GET form, with the selectors of a query (both forms, OR-ed) in the body.
+         */
+        post: operations["subscribeByQuery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/databases/{database}/consumers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The database name. */
+                database: components["parameters"]["Database"];
+            };
+            cookie?: never;
+        };
+        /** The durable consumers of a database, with their positions and lag */
+        get: operations["listConsumers"];
+        put?: never;
+        /**
+         * Register a durable consumer
+         * @description A named consumer keeps a position (the last revision it acknowledged) in the database's
+         *     storage, so it survives restarts and crashes. Subscribing with `consumer` resumes right
+         *     after that position. Registering the same name again with the same selector and start
+         *     answers 200 with the consumer; with different ones, 409 ALREADY_EXISTS.
+         */
+        post: operations["registerConsumer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/databases/{database}/consumers/{consumer}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The database name. */
+                database: components["parameters"]["Database"];
+                /** @description The consumer name. */
+                consumer: components["parameters"]["Consumer"];
+            };
+            cookie?: never;
+        };
+        /** One consumer, with its position and lag */
+        get: operations["getConsumer"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a consumer and its position
+         * @description Its open subscriptions end with an `error` frame (NOT_FOUND).
+         */
+        delete: operations["deleteConsumer"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/databases/{database}/consumers/{consumer}/ack": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The database name. */
+                database: components["parameters"]["Database"];
+                /** @description The consumer name. */
+                consumer: components["parameters"]["Consumer"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Acknowledge events up to a revision
+         * @description Moves the consumer's position to `revision` once it is stored durably. Positions only
+         *     move forward: an ack at or before the current position changes nothing and answers 200
+         *     with the current position and `moved: false` (so a repeated or late ack is harmless). A
+         *     revision beyond the database's latest is refused with 400. The position is kept apart
+         *     from the events: an ack is not part of an append's transaction.
+         */
+        post: operations["ackConsumer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/databases/{database}/offsets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The database name. */
+                database: components["parameters"]["Database"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The latest revision, and the latest revision of each stream
+         * @description `streams` maps each stream (CloudEvents `source`), in ascending order, to the revision of
+         *     its latest event, all read at `revision`. At most `limit` streams are given (each costs a
+         *     read); `has_more` says whether there are others.
+         */
+        get: operations["getOffsets"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -306,6 +590,14 @@ export interface paths {
          *
          *     The `ETag` identifies the content (version, parameters and the latest matching event), so
          *     `If-None-Match` answers 304 without running the component while nothing relevant changed.
+         *
+         *     With `Accept: text/event-stream` the view is followed live: a `state` frame (see
+         *     `SubscriptionFrame`; SSE `id` is its revision) with the view rendered now, then a new
+         *     one whenever events the view selects have been appended, at most once per live-view
+         *     interval (renders in between are coalesced), with heartbeats while nothing changes. A
+         *     live view always follows the latest revision (`revision` and `effective_time` are
+         *     refused) and counts against the limit of open subscriptions (429). A failing render
+         *     ends the stream with an `error` frame.
          */
         get: operations["renderStateView"];
         put?: never;
@@ -331,6 +623,33 @@ export interface paths {
         };
         /** Every version of a state view, oldest first */
         get: operations["listStateViewVersions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/databases/{database}/state-views/{name}/versions/{version}/component": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The database name. */
+                database: components["parameters"]["Database"];
+                /** @description The state view or state change name. */
+                name: components["parameters"]["ComponentName"];
+                /** @description A version number of the state view or state change. */
+                version: components["parameters"]["ComponentVersion"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The WebAssembly component of a state view version
+         * @description The bytes as uploaded; `ETag` is their sha-256 (`component_sha256` of the version).
+         */
+        get: operations["downloadStateViewComponent"];
         put?: never;
         post?: never;
         delete?: never;
@@ -408,6 +727,33 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/databases/{database}/state-changes/{name}/versions/{version}/component": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The database name. */
+                database: components["parameters"]["Database"];
+                /** @description The state view or state change name. */
+                name: components["parameters"]["ComponentName"];
+                /** @description A version number of the state view or state change. */
+                version: components["parameters"]["ComponentVersion"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The WebAssembly component of a state change version
+         * @description The bytes as uploaded; `ETag` is their sha-256 (`component_sha256` of the version).
+         */
+        get: operations["downloadStateChangeComponent"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/databases/{database}/state-changes/{name}/process": {
         parameters: {
             query?: never;
@@ -431,15 +777,57 @@ export interface paths {
          *     If a view changed meanwhile, the views are rendered and the component asked again, up to
          *     30 times, then 409. Events that no declared view selects never cause a retry.
          *
-         *     A business rejection answers `{"success": false, "error": {code, message, details}}` with
-         *     the status of its kind: validation 400, unauthorized 403, not-found 404, conflict 409,
-         *     internal 500. The code, message and details are the component's.
+         *     Every answer says `success`. Every error answer is `{"success": false, "error": {code,
+         *     message, details}}` (`ProcessCommandFailure`): a business rejection, with the status of its
+         *     kind (validation 400, unauthorized 403, not-found 404, conflict 409, internal 500) and the
+         *     component's own code, message and details; and every refusal of the server (a bad body,
+         *     no such database or state change, a view that failed, a limit), with a code of the error
+         *     table and its status.
          *
          *     With `dry_run=true` nothing is written: the answer lists the events that would be
          *     appended, with the revisions they would get.
          */
         post: operations["processCommand"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mcp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Stream of server-initiated messages (not offered)
+         * @description No sessions are kept, so there is no stream of server messages to open.
+         */
+        get: operations["mcpStream"];
+        put?: never;
+        /**
+         * Model Context Protocol, Streamable HTTP transport
+         * @description Serves the [Model Context Protocol](https://modelcontextprotocol.io) to agents. The body is
+         *     one JSON-RPC message (or a batch); `Accept` must list both `application/json` and
+         *     `text/event-stream`. The tools list and describe databases, create one, query and append
+         *     events, list and render state views, list state changes and process commands: each calls
+         *     what the routes above call, takes arguments described by this document's schemas
+         *     (`tools/list` gives each tool's input schema, self-contained) and answers a failure as a
+         *     tool result with `isError: true` and the error shape above. Query pages, rendered views
+         *     and every answer are bounded in size.
+         *
+         *     Stateless: no `Mcp-Session-Id` is issued, and any server may answer any request. Answers
+         *     are `application/json`; notifications and responses alone are answered 202 with no body.
+         *     A body that is not JSON, or not JSON-RPC, is 400 with a JSON-RPC error (`id` null).
+         */
+        post: operations["mcpMessage"];
+        /**
+         * End a session (not offered)
+         * @description No sessions are kept, so there is none to end.
+         */
+        delete: operations["mcpEndSession"];
         options?: never;
         head?: never;
         patch?: never;
@@ -619,6 +1007,42 @@ export interface components {
         AttributeValues: {
             values: string[];
         };
+        ImportBatch: components["schemas"]["StoredEvent"][];
+        ImportResponse: {
+            /** @description The database's latest revision after the import. */
+            revision: number;
+            /** @description Events written by this request. */
+            imported: number;
+            /** @description Leading events of the batch that were already stored (a retry). */
+            already_stored: number;
+            /** @description The event exported at revision r is stored at r + offset. */
+            offset: number;
+            /** @description Transactions written. */
+            transactions: number;
+            /** @constant */
+            dry_run?: true;
+        };
+        /**
+         * @description A version as listStateViewVersions or getStateChange answer it: the kind's metadata
+         *     (StateViewMetadata, StateChangeMetadata; checked against it) with the version fields.
+         */
+        ImportedComponentVersion: {
+            version: number;
+            /** Format: date-time */
+            created_at: string;
+            /** @description the sha-256 of the wasm part, in lowercase hex */
+            component_sha256: string;
+            component_bytes: number;
+        };
+        ComponentImportResponse: {
+            /** @description The version as stored (StateViewVersion or StateChangeVersion). */
+            version: Record<string, never>;
+            /**
+             * @description The version was already there, identical; nothing was written.
+             * @constant
+             */
+            replayed?: true;
+        };
         /** @description Lowercase letters, digits and hyphens; starts and ends with a letter or digit. */
         ComponentName: string;
         ComponentUpload: {
@@ -702,7 +1126,7 @@ export interface components {
             latest_version: number;
         };
         ProcessCommandRequest: {
-            /** @description The command */
+            /** @description The command, any JSON; the component reads it. */
             command: unknown;
             parameters?: {
                 [key: string]: string;
@@ -714,7 +1138,7 @@ export interface components {
             /** @constant */
             success: true;
             events: components["schemas"]["StoredEvent"][];
-            /** @description The revision of the last event appended (or the latest */
+            /** @description The revision of the last event appended (or the latest, when none). */
             revision: number;
             /** @constant */
             dry_run?: true;
@@ -723,6 +1147,105 @@ export interface components {
              * @constant
              */
             replayed?: true;
+        };
+        /**
+         * @description Every error answer of the process route: `success` false beside an `error` of the standard
+         *     shape. For the server's refusals `code` is one of the error table; for a business rejection
+         *     it is the component's own (e.g. `INSUFFICIENT_CREDIT`).
+         */
+        ProcessCommandFailure: {
+            /** @constant */
+            success: false;
+            error: {
+                code: string;
+                message: string;
+                details: Record<string, never>;
+            };
+        };
+        /** @description An exclusive start: a revision (events after it; 0, the default, is the beginning), or `latest` (only events appended from now on). */
+        SubscriptionStart: number | "latest";
+        /** @description Lowercase letters, digits and hyphens; starts and ends with a letter or digit. */
+        ConsumerName: string;
+        /** @description What to follow. No selector means every event. */
+        SubscriptionRequest: {
+            selectors?: components["schemas"]["Selector"][];
+            selector?: components["schemas"]["Selector"];
+            after?: components["schemas"]["SubscriptionStart"];
+            consumer?: components["schemas"]["ConsumerName"];
+        };
+        /**
+         * @description One frame of a subscription, a streamed query or a live state view, told apart by `type`:
+         *     - `subscribed`: `after`, the resolved exclusive start (and `consumer`).
+         *     - `event`: `revision` and `event`, the stored event.
+         *     - `caught_up`: every matching event up to `revision` (the head when it caught up) was sent; live events follow.
+         *     - `heartbeat`: nothing new; every matching event up to `revision` was sent.
+         *     - `state`: a live state view's rendering at `revision`: `content` (JSON views: the JSON; text: the text) or `content_base64`, with `version` and `content_type`.
+         *     - `complete`: the last line of a streamed query: `events` sent, all as of `revision`; `next_cursor` when `limit` cut it short.
+         *     - `end`: the stream ends for `reason` (`slow_consumer`, `superseded`, `shutdown`); resume after `resume_after`.
+         *     - `error`: the stream failed with `error` (the error shape's fields); resume after `resume_after` where given.
+         */
+        SubscriptionFrame: {
+            /** @enum {string} */
+            type: "subscribed" | "event" | "caught_up" | "heartbeat" | "state" | "complete" | "end" | "error";
+            revision?: number;
+            event?: components["schemas"]["StoredEvent"];
+            after?: number;
+            consumer?: string;
+            /** @enum {string} */
+            reason?: "slow_consumer" | "superseded" | "shutdown";
+            resume_after?: number;
+            events?: number;
+            next_cursor?: string;
+            version?: number;
+            content_type?: string;
+            content?: unknown;
+            content_base64?: string;
+            error?: components["schemas"]["Error"]["error"];
+        };
+        /** @description Where a new consumer starts: `beginning` (default), `latest` (the latest revision when it is registered) or a revision (it has seen everything up to it). */
+        ConsumerStart: ("beginning" | "latest") | number;
+        ConsumerRequest: {
+            name: components["schemas"]["ConsumerName"];
+            selectors?: components["schemas"]["Selector"][];
+            selector?: components["schemas"]["Selector"];
+            start?: components["schemas"]["ConsumerStart"];
+        };
+        Consumer: {
+            name: components["schemas"]["ConsumerName"];
+            /** @description What it follows, OR-ed; empty: every event. */
+            selectors: components["schemas"]["Selector"][];
+            start: components["schemas"]["ConsumerStart"];
+            /** Format: date-time */
+            created_at: string;
+            /** @description The last acknowledged revision (at first, where it started). */
+            position: number;
+            /**
+             * Format: date-time
+             * @description When it last moved; null before its first ack.
+             */
+            acked_at: string | null;
+            /** @description Matching events after its position (counted up to 1 000). */
+            lag: number;
+            /** @description False when there are more than `lag` matching events after its position. */
+            lag_exact: boolean;
+        };
+        AckRequest: {
+            revision: number;
+        };
+        AckResponse: {
+            name: string;
+            position: number;
+            /** @description False when the ack was at or before the position, which did not change. */
+            moved: boolean;
+            /** Format: date-time */
+            acked_at: string | null;
+        };
+        Offsets: {
+            revision: number;
+            streams: {
+                [key: string]: number;
+            };
+            has_more: boolean;
         };
     };
     responses: {
@@ -753,6 +1276,15 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
+        /** @description RESOURCE_EXHAUSTED, the server has as many open subscriptions as it allows; `Retry-After` says when to try again. */
+        TooManySubscriptions: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
         /** @description The body is over the server's size limit. */
         PayloadTooLarge: {
             headers: {
@@ -766,8 +1298,12 @@ export interface components {
     parameters: {
         /** @description The state view or state change name. */
         ComponentName: components["schemas"]["ComponentName"];
+        /** @description A version number of the state view or state change. */
+        ComponentVersion: number;
         /** @description The database name. */
         Database: components["schemas"]["DatabaseName"];
+        /** @description The consumer name. */
+        Consumer: components["schemas"]["ConsumerName"];
     };
     requestBodies: never;
     headers: never;
@@ -1050,6 +1586,376 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["QueryResponse"];
+                    "application/x-ndjson": components["schemas"]["SubscriptionFrame"];
+                };
+            };
+            400: components["responses"]["InvalidArgument"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    importEvents: {
+        parameters: {
+            query?: {
+                /** @description Store the event exported at revision r at r + offset. Default, see above. */
+                offset?: number;
+                /** @description Check everything and answer what would be imported; write nothing. */
+                dry_run?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description The database name. */
+                database: components["parameters"]["Database"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-ndjson": string;
+                "application/json": components["schemas"]["ImportBatch"];
+            };
+        };
+        responses: {
+            /** @description Imported (or already stored). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportResponse"];
+                };
+            };
+            400: components["responses"]["InvalidArgument"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+        };
+    };
+    importStateViewVersion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The database name. */
+                database: components["parameters"]["Database"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["ComponentUpload"];
+            };
+        };
+        responses: {
+            /** @description Already there, identical (`replayed`). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ComponentImportResponse"];
+                };
+            };
+            /** @description Imported. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ComponentImportResponse"];
+                };
+            };
+            400: components["responses"]["InvalidArgument"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+        };
+    };
+    importStateChangeVersion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The database name. */
+                database: components["parameters"]["Database"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["ComponentUpload"];
+            };
+        };
+        responses: {
+            /** @description Already there, identical (`replayed`). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ComponentImportResponse"];
+                };
+            };
+            /** @description Imported. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ComponentImportResponse"];
+                };
+            };
+            400: components["responses"]["InvalidArgument"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+        };
+    };
+    subscribe: {
+        parameters: {
+            query?: {
+                /** @description Only events of this stream (CloudEvents `source`). */
+                stream?: string;
+                event_type?: string;
+                subject?: string;
+                /** @description Exclusive start, as in `SubscriptionRequest`. */
+                after?: components["schemas"]["SubscriptionStart"];
+                /** @description Subscribe as this durable consumer. */
+                consumer?: components["schemas"]["ConsumerName"];
+            };
+            header?: {
+                /** @description Sent by `EventSource` when it reconnects; resume after this revision. */
+                "Last-Event-ID"?: string;
+            };
+            path: {
+                /** @description The database name. */
+                database: components["parameters"]["Database"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Switched to WebSocket. */
+            101: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The stream of frames. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-ndjson": components["schemas"]["SubscriptionFrame"];
+                    "text/event-stream": string;
+                };
+            };
+            400: components["responses"]["InvalidArgument"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManySubscriptions"];
+        };
+    };
+    subscribeByQuery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The database name. */
+                database: components["parameters"]["Database"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SubscriptionRequest"];
+            };
+        };
+        responses: {
+            /** @description The stream of frames. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-ndjson": components["schemas"]["SubscriptionFrame"];
+                    "text/event-stream": string;
+                };
+            };
+            400: components["responses"]["InvalidArgument"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManySubscriptions"];
+        };
+    };
+    listConsumers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The database name. */
+                database: components["parameters"]["Database"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every consumer, by name. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        consumers: components["schemas"]["Consumer"][];
+                        /** @description The latest revision the lags are counted to. */
+                        revision: number;
+                    };
+                };
+            };
+            404: components["responses"]["NotFound"];
+        };
+    };
+    registerConsumer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The database name. */
+                database: components["parameters"]["Database"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConsumerRequest"];
+            };
+        };
+        responses: {
+            /** @description Already registered, the same way. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Consumer"];
+                };
+            };
+            /** @description Registered. `Location` names it. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Consumer"];
+                };
+            };
+            400: components["responses"]["InvalidArgument"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+        };
+    };
+    getConsumer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The database name. */
+                database: components["parameters"]["Database"];
+                /** @description The consumer name. */
+                consumer: components["parameters"]["Consumer"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The consumer. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Consumer"];
+                };
+            };
+            404: components["responses"]["NotFound"];
+        };
+    };
+    deleteConsumer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The database name. */
+                database: components["parameters"]["Database"];
+                /** @description The consumer name. */
+                consumer: components["parameters"]["Consumer"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: components["responses"]["NotFound"];
+        };
+    };
+    ackConsumer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The database name. */
+                database: components["parameters"]["Database"];
+                /** @description The consumer name. */
+                consumer: components["parameters"]["Consumer"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AckRequest"];
+            };
+        };
+        responses: {
+            /** @description The position after the ack. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AckResponse"];
+                };
+            };
+            400: components["responses"]["InvalidArgument"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    getOffsets: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The database name. */
+                database: components["parameters"]["Database"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The offsets. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Offsets"];
                 };
             };
             400: components["responses"]["InvalidArgument"];
@@ -1207,6 +2113,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "text/event-stream": string;
                     "*/*": unknown;
                 };
             };
@@ -1219,7 +2126,7 @@ export interface operations {
             };
             400: components["responses"]["InvalidArgument"];
             404: components["responses"]["NotFound"];
-            /** @description The component went over its time */
+            /** @description The component went over its time, memory or output limit (RESOURCE_EXHAUSTED). */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1284,6 +2191,36 @@ export interface operations {
                     };
                 };
             };
+            404: components["responses"]["NotFound"];
+        };
+    };
+    downloadStateViewComponent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The database name. */
+                database: components["parameters"]["Database"];
+                /** @description The state view or state change name. */
+                name: components["parameters"]["ComponentName"];
+                /** @description A version number of the state view or state change. */
+                version: components["parameters"]["ComponentVersion"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The component. */
+            200: {
+                headers: {
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/wasm": string;
+                };
+            };
+            400: components["responses"]["InvalidArgument"];
             404: components["responses"]["NotFound"];
         };
     };
@@ -1426,6 +2363,36 @@ export interface operations {
             404: components["responses"]["NotFound"];
         };
     };
+    downloadStateChangeComponent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The database name. */
+                database: components["parameters"]["Database"];
+                /** @description The state view or state change name. */
+                name: components["parameters"]["ComponentName"];
+                /** @description A version number of the state view or state change. */
+                version: components["parameters"]["ComponentVersion"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The component. */
+            200: {
+                headers: {
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/wasm": string;
+                };
+            };
+            400: components["responses"]["InvalidArgument"];
+            404: components["responses"]["NotFound"];
+        };
+    };
     processCommand: {
         parameters: {
             query?: {
@@ -1457,43 +2424,159 @@ export interface operations {
                     "application/json": components["schemas"]["ProcessCommandResponse"];
                 };
             };
-            /** @description Invalid request */
+            /** @description An invalid request (INVALID_ARGUMENT), or a validation rejection. */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ProcessCommandFailure"];
+                };
             };
             /** @description An unauthorized rejection. */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ProcessCommandFailure"];
+                };
             };
-            /** @description No such database or state change */
+            /** @description No such database or state change (NOT_FOUND), or a not-found rejection. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ProcessCommandFailure"];
+                };
             };
             /** @description A conflict rejection, a constraint the component added did not hold (FAILED_PRECONDITION), or the views kept changing past the bounded number of rounds (ABORTED, with Retry-After). */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ProcessCommandFailure"];
+                };
             };
-            /** @description The component went over its time */
+            /** @description The body is over the server's size limit (PAYLOAD_TOO_LARGE). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProcessCommandFailure"];
+                };
+            };
+            /** @description The component went over its time, memory or output limit (RESOURCE_EXHAUSTED). */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProcessCommandFailure"];
+                };
+            };
+            /** @description The component failed or decided something invalid (INTERNAL), or an internal rejection. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProcessCommandFailure"];
+                };
+            };
+        };
+    };
+    mcpStream: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Not offered (`Allow: POST`): a JSON-RPC error. */
+            405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description The component failed or decided something invalid */
-            500: {
+        };
+    };
+    mcpMessage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": Record<string, never> | Record<string, never>[];
+            };
+        };
+        responses: {
+            /** @description The JSON-RPC response (responses, for a batch). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never> | unknown[];
+                };
+            };
+            /** @description Notifications or responses accepted; no body. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not JSON, or not a JSON-RPC message: a JSON-RPC error. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `Accept` does not list both application/json and text/event-stream. */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The body is over the server's limit: a JSON-RPC error. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    mcpEndSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Not offered (`Allow: POST`): a JSON-RPC error. */
+            405: {
                 headers: {
                     [name: string]: unknown;
                 };
