@@ -35,6 +35,9 @@ export interface FactumConfig {
     createTable: boolean;
     /** How long GSIs are assumed to lag behind writes (see the DynamoDB adapter). */
     indexSettleMs?: number;
+    connectTimeoutMs?: number;
+    requestTimeoutMs?: number;
+    operationTimeoutMs?: number;
   };
 }
 
@@ -104,8 +107,16 @@ export function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = proce
           : env.FACTUM_DYNAMODB_INDEX_SETTLE_MS === 'Infinity'
             ? Infinity
             : integer(env.FACTUM_DYNAMODB_INDEX_SETTLE_MS, 'FACTUM_DYNAMODB_INDEX_SETTLE_MS', 0, 3_600_000),
+      connectTimeoutMs: optionalMs(env, 'FACTUM_DYNAMODB_CONNECT_TIMEOUT_MS'),
+      requestTimeoutMs: optionalMs(env, 'FACTUM_DYNAMODB_REQUEST_TIMEOUT_MS'),
+      operationTimeoutMs: optionalMs(env, 'FACTUM_DYNAMODB_OPERATION_TIMEOUT_MS'),
     },
   };
+}
+
+function optionalMs(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const text = env[name];
+  return text === undefined ? undefined : integer(text, name, 1, 3_600_000);
 }
 
 function integer(text: string, what: string, min: number, max: number): number {

@@ -88,6 +88,9 @@ function storeOptions(config: FactumConfig): StoreOptions {
         region: config.dynamodb.region,
         createTable: config.dynamodb.createTable,
         indexSettleMs: config.dynamodb.indexSettleMs,
+        connectTimeoutMs: config.dynamodb.connectTimeoutMs,
+        requestTimeoutMs: config.dynamodb.requestTimeoutMs,
+        operationTimeoutMs: config.dynamodb.operationTimeoutMs,
       };
   }
 }
