@@ -1,10 +1,4 @@
-/**
- * Servers for the subscription tests. They run the real server (src/server.ts) when it builds
- * the subscription hub and serves WebSocket upgrades; until those lines are in src/server.ts
- * (see the README's Subscriptions section), composed-server.ts puts the same parts together the
- * same way, so that these tests already exercise what the wired server will run.
- */
-import { readFileSync } from 'node:fs';
+/** Servers for the subscription tests: the real server, in this process or as a child. */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,13 +6,9 @@ import type { ConfigFlags } from '../../../src/config.ts';
 import type { FactumContext } from '../../../src/usecases/context.ts';
 import type { SubscriptionHub } from '../../../src/usecases/subscriptions/hub.ts';
 import type { SubscriptionSettings } from '../../../src/usecases/subscriptions/settings.ts';
-import { startChildServer, startServerCommand, type ChildServer } from '../../support/child-server.ts';
+import { startChildServer, type ChildServer } from '../../support/child-server.ts';
 import { TestClient } from '../../support/http.ts';
 import { startTestServer } from '../../support/server.ts';
-import { startComposedServer } from './composed-server.ts';
-
-/** Whether src/server.ts wires subscriptions itself. */
-export const SERVER_WIRED = readFileSync(new URL('../../../src/server.ts', import.meta.url), 'utf8').includes('attachWebSockets(');
 
 export interface SubscriptionServer {
   url: string;
@@ -34,7 +24,7 @@ export interface SubscriptionServer {
 
 export async function startSubscriptionServer(flags: ConfigFlags = {}, settings: Partial<SubscriptionSettings> = {}): Promise<SubscriptionServer> {
   const dataDir = flags.dataDir ?? (await mkdtemp(join(tmpdir(), 'factum-sub-')));
-  const running = SERVER_WIRED ? (await startTestServer({ ...flags, dataDir })).server : await startComposedServer({ storage: 'file', ...flags, dataDir });
+  const running = (await startTestServer({ ...flags, dataDir })).server;
   const hub = running.ctx.subscriptions!;
   hub.configure(settings);
   return {
@@ -53,7 +43,5 @@ export async function startSubscriptionServer(flags: ConfigFlags = {}, settings:
 
 /** The server as its own process (file store on `dataDir`), for killing it. */
 export function startSubscriptionChild(dataDir: string): Promise<ChildServer> {
-  const args = ['--data-dir', dataDir, '--log-level', 'info'];
-  if (SERVER_WIRED) return startChildServer(args);
-  return startServerCommand(process.execPath, ['--import', 'tsx', 'test/subscriptions/support/composed-main.ts', '--port', '0', ...args]);
+  return startChildServer(['--data-dir', dataDir, '--log-level', 'info']);
 }
