@@ -11,26 +11,16 @@ import {
   TransactWriteItemsCommand,
   type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { CloudEvent } from '../../src/core/events.ts';
 import type { Selector } from '../../src/core/selectors.ts';
 import { DynamoDbEventStore, type DynamoDbEventStoreOptions } from '../../src/storage/dynamodb/dynamodb-store.ts';
 import type { EventQuery, EventStore } from '../../src/storage/types.ts';
-import { interceptSend, startDynamoDbLocal, type DynamoDbLocal } from '../support/dynamodb-local.ts';
+import { interceptSend, useDynamoDbLocal } from '../support/dynamodb-local.ts';
 
 const T0 = '2024-01-15T10:30:00.000Z';
-let local: DynamoDbLocal;
-let admin: DynamoDBClient;
-const credentials = { accessKeyId: `adapter${process.pid}x${Date.now()}`, secretAccessKey: 'local' };
-
-beforeAll(async () => {
-  local = await startDynamoDbLocal();
-  admin = new DynamoDBClient({ endpoint: local.endpoint, region: 'us-east-1', credentials });
-});
-afterAll(async () => {
-  admin?.destroy();
-  await local?.stop();
-});
+const dynamo = useDynamoDbLocal('adapter');
+const { credentials } = dynamo;
 
 const stores: EventStore[] = [];
 afterEach(async () => {
@@ -42,14 +32,14 @@ let tables = 0;
 const newTable = () => `adapter-${++tables}`;
 
 async function openStore(tableName: string, options: Partial<DynamoDbEventStoreOptions> = {}): Promise<DynamoDbEventStore> {
-  const store = new DynamoDbEventStore({ tableName, endpoint: local.endpoint, region: 'us-east-1', credentials, createTable: true, ...options });
+  const store = new DynamoDbEventStore({ tableName, endpoint: dynamo.local.endpoint, region: 'us-east-1', credentials, createTable: true, ...options });
   stores.push(store);
   await store.open();
   return store;
 }
 
 function clientFor(intercept: Parameters<typeof interceptSend>[1]): DynamoDBClient {
-  return interceptSend(new DynamoDBClient({ endpoint: local.endpoint, region: 'us-east-1', credentials }), intercept);
+  return interceptSend(new DynamoDBClient({ endpoint: dynamo.local.endpoint, region: 'us-east-1', credentials }), intercept);
 }
 
 let seq = 0;
@@ -64,7 +54,7 @@ async function revisions(store: EventStore, query: Partial<EventQuery>): Promise
 const lagging = (store: EventStore, query: Partial<EventQuery>) => revisions(store, { ...query, allowIndexLag: true });
 
 async function databaseId(tableName: string, name: string): Promise<string> {
-  const { Item } = await admin.send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: 'catalog' }, sk: { S: `db#${name}` } }, ConsistentRead: true }));
+  const { Item } = await dynamo.admin.send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: 'catalog' }, sk: { S: `db#${name}` } }, ConsistentRead: true }));
   return Item!.db!.S!;
 }
 
@@ -73,7 +63,7 @@ async function partitionSize(tableName: string, pk: string, skPrefix = ''): Prom
   let count = 0;
   let start: Record<string, AttributeValue> | undefined;
   do {
-    const page = await admin.send(
+    const page = await dynamo.admin.send(
       new QueryCommand({
         TableName: tableName,
         // DynamoDB refuses an empty prefix.
@@ -91,7 +81,7 @@ async function partitionSize(tableName: string, pk: string, skPrefix = ''): Prom
 }
 
 async function trashEntries(tableName: string): Promise<number> {
-  const out = await admin.send(
+  const out = await dynamo.admin.send(
     new QueryCommand({
       TableName: tableName,
       KeyConditionExpression: 'pk = :pk AND begins_with(sk, :t)',
@@ -238,7 +228,7 @@ describe('dynamodb: deleting databases', () => {
       const found = new Set<string>();
       let start: Record<string, AttributeValue> | undefined;
       do {
-        const page = await admin.send(
+        const page = await dynamo.admin.send(
           new QueryCommand({
             TableName: tableName,
             KeyConditionExpression: 'pk = :pk',
@@ -262,7 +252,7 @@ describe('dynamodb: deleting databases', () => {
     expect(await partitionSize(tableName, doomed)).toBe(0);
     expect(await trashEntries(tableName)).toBe(0);
     expect(await partitionSize(tableName, kept)).toBe(keptBefore);
-    const { Items: catalog = [] } = await admin.send(
+    const { Items: catalog = [] } = await dynamo.admin.send(
       new QueryCommand({ TableName: tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': { S: 'catalog' } }, ConsistentRead: true }),
     );
     expect(catalog.map((item) => item.sk!.S)).toEqual(['db#other']);
@@ -371,7 +361,7 @@ describe('dynamodb: blobs and listed values', () => {
 describe('dynamodb: the table', () => {
   it('refuses to open without the table unless asked to create it', async () => {
     const tableName = newTable();
-    const store = new DynamoDbEventStore({ tableName, endpoint: local.endpoint, region: 'us-east-1', credentials });
+    const store = new DynamoDbEventStore({ tableName, endpoint: dynamo.local.endpoint, region: 'us-east-1', credentials });
     await expect(store.open()).rejects.toMatchObject({ code: 'UNAVAILABLE', message: expect.stringContaining(`"${tableName}" does not exist`) });
     const created = await openStore(tableName);
     expect(await created.health()).toEqual({ status: 'connected' });
@@ -381,7 +371,7 @@ describe('dynamodb: the table', () => {
 
   it('names what is wrong with a table of another layout', async () => {
     const tableName = newTable();
-    await admin.send(
+    await dynamo.admin.send(
       new CreateTableCommand({
         TableName: tableName,
         BillingMode: 'PAY_PER_REQUEST',
@@ -395,7 +385,7 @@ describe('dynamodb: the table', () => {
         ],
       }),
     );
-    const store = new DynamoDbEventStore({ tableName, endpoint: local.endpoint, region: 'us-east-1', credentials, createTable: true });
+    const store = new DynamoDbEventStore({ tableName, endpoint: dynamo.local.endpoint, region: 'us-east-1', credentials, createTable: true });
     await expect(store.open()).rejects.toMatchObject({ code: 'UNAVAILABLE', message: expect.stringContaining('global secondary index by_stream') });
   });
 });

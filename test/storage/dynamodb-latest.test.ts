@@ -6,26 +6,16 @@
  * share transactions and still each get their own outcome.
  */
 import { DeleteItemCommand, DynamoDBClient, GetItemCommand, QueryCommand, TransactWriteItemsCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { CloudEvent } from '../../src/core/events.ts';
 import type { Selector } from '../../src/core/selectors.ts';
 import { DynamoDbEventStore } from '../../src/storage/dynamodb/dynamodb-store.ts';
 import type { EventQuery } from '../../src/storage/types.ts';
-import { interceptSend, startDynamoDbLocal, type DynamoDbLocal } from '../support/dynamodb-local.ts';
+import { interceptSend, useDynamoDbLocal } from '../support/dynamodb-local.ts';
 
 const T0 = '2024-01-15T10:30:00.000Z';
-let local: DynamoDbLocal;
-let admin: DynamoDBClient;
-const credentials = { accessKeyId: `latest${process.pid}x${Date.now()}`, secretAccessKey: 'local' };
-
-beforeAll(async () => {
-  local = await startDynamoDbLocal();
-  admin = new DynamoDBClient({ endpoint: local.endpoint, region: 'us-east-1', credentials });
-});
-afterAll(async () => {
-  admin?.destroy();
-  await local?.stop();
-});
+const dynamo = useDynamoDbLocal('latest');
+const { credentials } = dynamo;
 
 const stores: DynamoDbEventStore[] = [];
 afterEach(async () => {
@@ -45,7 +35,7 @@ interface Traffic {
 
 async function openStore(tableName = `latest-${++tables}`): Promise<{ store: DynamoDbEventStore; traffic: Traffic; tableName: string }> {
   const traffic: Traffic = { scanned: 0, queries: 0, eventTransactions: 0, refuseCatchUps: false };
-  const client = interceptSend(new DynamoDBClient({ endpoint: local.endpoint, region: 'us-east-1', credentials }), (command, forward) => {
+  const client = interceptSend(new DynamoDBClient({ endpoint: dynamo.local.endpoint, region: 'us-east-1', credentials }), (command, forward) => {
     if (command instanceof QueryCommand) {
       traffic.queries++;
       return forward().then((out) => {
@@ -84,8 +74,8 @@ async function fill(store: DynamoDbEventStore, count: number, make: (i: number) 
 }
 
 async function headItem(tableName: string): Promise<Record<string, { N?: string; S?: string }>> {
-  const { Item: entry } = await admin.send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: 'catalog' }, sk: { S: 'db#db' } }, ConsistentRead: true }));
-  const { Item } = await admin.send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: entry!.db!.S! }, sk: { S: 'head' } }, ConsistentRead: true }));
+  const { Item: entry } = await dynamo.admin.send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: 'catalog' }, sk: { S: 'db#db' } }, ConsistentRead: true }));
+  const { Item } = await dynamo.admin.send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: entry!.db!.S! }, sk: { S: 'head' } }, ConsistentRead: true }));
   return Item as Record<string, { N?: string; S?: string }>;
 }
 
@@ -157,12 +147,12 @@ describe('dynamodb: latest-value items behind the events', () => {
     // What an earlier version left: no `lt`, no latest-value items.
     const head = await headItem(first.tableName);
     const dbId = head.pk!.S!;
-    await admin.send(new UpdateItemCommand({ TableName: first.tableName, Key: { pk: { S: dbId }, sk: { S: 'head' } }, UpdateExpression: 'REMOVE lt' }));
-    const { Items = [] } = await admin.send(
+    await dynamo.admin.send(new UpdateItemCommand({ TableName: first.tableName, Key: { pk: { S: dbId }, sk: { S: 'head' } }, UpdateExpression: 'REMOVE lt' }));
+    const { Items = [] } = await dynamo.admin.send(
       new QueryCommand({ TableName: first.tableName, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :l)', ExpressionAttributeValues: { ':pk': { S: dbId }, ':l': { S: 'l#' } }, ConsistentRead: true }),
     );
     expect(Items.length).toBeGreaterThan(30);
-    for (const item of Items) await admin.send(new DeleteItemCommand({ TableName: first.tableName, Key: { pk: item.pk!, sk: item.sk! } }));
+    for (const item of Items) await dynamo.admin.send(new DeleteItemCommand({ TableName: first.tableName, Key: { pk: item.pk!, sk: item.sk! } }));
 
     const { store } = await openStore(first.tableName);
     expect(revisionsOf(await store.query('db', latest(eq('subject', 'user-3'))))).toEqual([115]);

@@ -1,23 +1,11 @@
 import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll } from 'vitest';
 import { DynamoDbEventStore, type DynamoDbEventStoreOptions } from '../../src/storage/dynamodb/dynamodb-store.ts';
 import type { EventQuery, EventStore } from '../../src/storage/types.ts';
-import { startDynamoDbLocal, type DynamoDbLocal } from '../support/dynamodb-local.ts';
+import { useDynamoDbLocal } from '../support/dynamodb-local.ts';
 import { describeEventStoreConformance, type StoreFixture } from './conformance.ts';
 
-let local: DynamoDbLocal;
-let admin: DynamoDBClient;
-const credentials = { accessKeyId: `conformance${process.pid}x${Date.now()}`, secretAccessKey: 'local' };
-
-beforeAll(async () => {
-  local = await startDynamoDbLocal();
-  admin = new DynamoDBClient({ endpoint: local.endpoint, region: 'us-east-1', credentials });
-});
-
-afterAll(async () => {
-  admin?.destroy();
-  await local?.stop();
-});
+const dynamo = useDynamoDbLocal('conformance');
+const { credentials } = dynamo;
 
 let tables = 0;
 
@@ -40,7 +28,7 @@ function fixture(options: Partial<DynamoDbEventStoreOptions>, wrap: (store: Even
   return async () => {
     const tableName = `conformance-${++tables}`;
     const make = async (): Promise<EventStore> => {
-      const store = new DynamoDbEventStore({ tableName, endpoint: local.endpoint, region: 'us-east-1', credentials, createTable: true, ...options });
+      const store = new DynamoDbEventStore({ tableName, endpoint: dynamo.local.endpoint, region: 'us-east-1', credentials, createTable: true, ...options });
       await store.open();
       return wrap(store);
     };
@@ -54,7 +42,7 @@ function fixture(options: Partial<DynamoDbEventStoreOptions>, wrap: (store: Even
       },
       cleanup: async () => {
         await store.close();
-        await admin.send(new DeleteTableCommand({ TableName: tableName }));
+        await dynamo.admin.send(new DeleteTableCommand({ TableName: tableName }));
       },
     };
   };

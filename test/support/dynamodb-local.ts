@@ -10,7 +10,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
-import { QueryCommand, TransactWriteItemsCommand, type DynamoDBClient, type ServiceOutputTypes } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient as DynamoDBClientClass, QueryCommand, TransactWriteItemsCommand, type DynamoDBClient, type ServiceOutputTypes } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll } from 'vitest';
 
 export interface DynamoDbLocal {
   endpoint: string;
@@ -266,4 +267,42 @@ export function skewClock(client: DynamoDBClient, offsetMs: number): DynamoDBCli
     }
     return undefined;
   });
+}
+
+export interface DynamoDbLocalSuite {
+  /** Credentials of the suite's own namespace (DynamoDB Local keeps tables per access key). */
+  readonly credentials: { accessKeyId: string; secretAccessKey: string };
+  /** Set once the suite's `beforeAll` has run. */
+  readonly local: DynamoDbLocal;
+  /** A plain client on the suite's namespace, for looking at items behind the adapter's back. */
+  readonly admin: DynamoDBClient;
+}
+
+/**
+ * DynamoDB Local for one test file: started before its tests, stopped after them, with a
+ * namespace of its own (`name` and the process make the access key unique).
+ */
+export function useDynamoDbLocal(name: string): DynamoDbLocalSuite {
+  const credentials = { accessKeyId: `${name}${process.pid}x${Date.now()}`, secretAccessKey: 'local' };
+  let local: DynamoDbLocal | undefined;
+  let admin: DynamoDBClient | undefined;
+  beforeAll(async () => {
+    local = await startDynamoDbLocal();
+    admin = new DynamoDBClientClass({ endpoint: local.endpoint, region: 'us-east-1', credentials });
+  });
+  afterAll(async () => {
+    admin?.destroy();
+    await local?.stop();
+  });
+  return {
+    credentials,
+    get local() {
+      if (!local) throw new Error('DynamoDB Local is not started yet (use it inside tests or hooks)');
+      return local;
+    },
+    get admin() {
+      if (!admin) throw new Error('DynamoDB Local is not started yet (use it inside tests or hooks)');
+      return admin;
+    },
+  };
 }
