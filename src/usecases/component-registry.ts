@@ -120,12 +120,18 @@ export async function deleteComponent(ctx: FactumContext, database: string, kind
 /** The host key of a version, preparing it (from storage, then the transpile cache) if needed. */
 export async function preparedKey(ctx: FactumContext, database: string, kind: ComponentKind, name: string, version: VersionFields): Promise<string> {
   const key = hostKey(database, kind, name, version.component_sha256);
-  if (!ctx.components.has(key)) {
-    const wasm =
-      (await ctx.store.getBlob(database, contentBlobKey(kind, name, version.component_sha256))) ??
-      (await ctx.store.getBlob(database, `${versionDir(kind, name, version.version)}/component.wasm`));
-    if (!wasm) throw new NotFoundError(`${kind.label} "${name}" version ${version.version} has no component`, { name });
-    await ctx.components.prepare(key, wasm, kind.world);
-  }
+  if (!ctx.components.has(key)) await ctx.components.prepare(key, await storedComponent(ctx, database, kind, name, version), kind.world);
   return key;
+}
+
+/**
+ * A version's stored bytes: the shared content by sha-256, or, for versions stored before
+ * content was shared, the copy beside its metadata.
+ */
+export async function storedComponent(ctx: FactumContext, database: string, kind: ComponentKind, name: string, version: VersionFields): Promise<Uint8Array> {
+  const wasm =
+    (await ctx.store.getBlob(database, contentBlobKey(kind, name, version.component_sha256))) ??
+    (await ctx.store.getBlob(database, `${versionDir(kind, name, version.version)}/component.wasm`));
+  if (!wasm) throw new NotFoundError(`${kind.label} "${name}" version ${version.version} has no component`, { database, name, version: version.version });
+  return wasm;
 }
