@@ -32,6 +32,7 @@ interface MemoryDatabase {
 export class MemoryEventStore implements EventStore {
   readonly adapter = 'memory';
   private readonly databases = new Map<string, MemoryDatabase>();
+  private readonly records = new Map<string, Uint8Array>();
   private closed = false;
 
   async open(): Promise<void> {}
@@ -123,6 +124,26 @@ export class MemoryEventStore implements EventStore {
     const doomed = [...db.blobs.keys()].filter((k) => k.startsWith(prefix));
     for (const key of doomed) db.blobs.delete(key);
     return doomed.length;
+  }
+
+  async putRecord(key: string, bytes: Uint8Array, options: { ifAbsent?: boolean } = {}): Promise<boolean> {
+    assertBlobKey(key);
+    if (options.ifAbsent && this.records.has(key)) return false;
+    this.records.set(key, Uint8Array.from(bytes));
+    return true;
+  }
+
+  async getRecord(key: string): Promise<Uint8Array | undefined> {
+    const record = this.records.get(key);
+    return record && Uint8Array.from(record);
+  }
+
+  async listRecords(prefix: string): Promise<string[]> {
+    return [...this.records.keys()].filter((k) => k.startsWith(prefix)).sort();
+  }
+
+  async deleteRecord(key: string): Promise<boolean> {
+    return this.records.delete(key);
   }
 
   private require(name: string): MemoryDatabase {

@@ -111,6 +111,19 @@ export interface EventStore {
   listBlobs(database: string, prefix: string): Promise<string[]>;
   /** Deletes every blob whose key starts with `prefix`; returns how many. */
   deleteBlobs(database: string, prefix: string): Promise<number>;
+
+  /**
+   * Server records: small documents that belong to the server rather than to a database (API
+   * keys, console sessions, secrets every server on the same storage shares). Keys follow the
+   * blob key rule. Reads see every completed write, on every server sharing the storage, so a
+   * revoked key is refused everywhere at once.
+   */
+  putRecord(key: string, bytes: Uint8Array, options?: { ifAbsent?: boolean }): Promise<boolean>;
+  getRecord(key: string): Promise<Uint8Array | undefined>;
+  /** Keys starting with `prefix`, in ascending order. */
+  listRecords(prefix: string): Promise<string[]>;
+  /** False when there was no such record. */
+  deleteRecord(key: string): Promise<boolean>;
 }
 
 /** Blob keys are paths of safe segments, so every adapter can store them as they are. */

@@ -250,6 +250,54 @@ export function describeEventStoreConformance(adapterName: string, makeFixture: 
       });
     });
 
+    describe('server records', () => {
+      const text = (s: string) => new TextEncoder().encode(s);
+
+      it('stores, lists, reads and deletes records outside any database', async () => {
+        expect(await store.putRecord('keys/a', text('{"a":1}'))).toBe(true);
+        expect(await store.putRecord('keys/b', text('{"b":2}'))).toBe(true);
+        expect(await store.putRecord('sessions/x', text('s'))).toBe(true);
+        expect(await store.getRecord('keys/a')).toEqual(text('{"a":1}'));
+        expect(await store.getRecord('keys/none')).toBeUndefined();
+        expect(await store.listRecords('keys/')).toEqual(['keys/a', 'keys/b']);
+        expect(await store.putRecord('keys/a', text('again'), { ifAbsent: true })).toBe(false);
+        expect(await store.putRecord('keys/a', text('{"a":3}'))).toBe(true);
+        expect(await store.getRecord('keys/a')).toEqual(text('{"a":3}'));
+        expect(await store.deleteRecord('keys/a')).toBe(true);
+        expect(await store.deleteRecord('keys/a')).toBe(false);
+        expect(await store.getRecord('keys/a')).toBeUndefined();
+        // A record whose key starts like another's is not deleted with it.
+        await store.putRecord('keys/bb', text('bb'));
+        await store.deleteRecord('keys/b');
+        expect(await store.listRecords('keys/')).toEqual(['keys/bb']);
+      });
+
+      it('keeps records apart from databases, through a database delete', async () => {
+        await store.createDatabase('keys', T0);
+        await store.putRecord('keys/k', text('record'));
+        await store.putBlob('keys', 'keys/k', text('blob'));
+        await store.deleteDatabase('keys');
+        expect(await store.getRecord('keys/k')).toEqual(text('record'));
+        expect(await store.listDatabases()).toEqual([]);
+      });
+
+      it('lets exactly one of concurrent create-if-absent puts win', async () => {
+        const results = await Promise.all(Array.from({ length: 8 }, (_, i) => store.putRecord('secret', text(`s${i}`), { ifAbsent: true })));
+        expect(results.filter(Boolean)).toHaveLength(1);
+        expect(await store.getRecord('secret')).toEqual(text(`s${results.indexOf(true)}`));
+      });
+
+      it('keeps records across a restart, where the adapter persists', async () => {
+        if (!fx.reopen) return;
+        await store.putRecord('keys/durable', text('kept'));
+        await store.putRecord('keys/gone', text('x'));
+        await store.deleteRecord('keys/gone');
+        store = await fx.reopen();
+        expect(await store.getRecord('keys/durable')).toEqual(text('kept'));
+        expect(await store.getRecord('keys/gone')).toBeUndefined();
+      });
+    });
+
     describe('blobs', () => {
       beforeEach(async () => {
         await store.createDatabase('db', T0);

@@ -29,6 +29,7 @@ import { settleWriters, submitAppend, type Writers } from './group-commit.ts';
 import { itemKey } from './items.ts';
 import { A, CATALOG_PK } from './keys.ts';
 import * as read from './read.ts';
+import * as records from './records.ts';
 import { ensureTable } from './table.ts';
 
 export interface DynamoDbEventStoreOptions {
@@ -226,6 +227,22 @@ export class DynamoDbEventStore implements EventStore {
 
   deleteBlobs(database: string, prefix: string): Promise<number> {
     return this.guarded((ctx) => this.track(() => blobs.deleteBlobs(ctx, database, prefix)));
+  }
+
+  putRecord(key: string, bytes: Uint8Array, options: { ifAbsent?: boolean } = {}): Promise<boolean> {
+    return this.guarded((ctx) => this.track(() => records.putRecord(ctx, key, bytes, options.ifAbsent ?? false)));
+  }
+
+  getRecord(key: string): Promise<Uint8Array | undefined> {
+    return this.guarded((ctx) => records.getRecord(ctx, key));
+  }
+
+  listRecords(prefix: string): Promise<string[]> {
+    return this.guarded((ctx) => records.listRecords(ctx, prefix));
+  }
+
+  deleteRecord(key: string): Promise<boolean> {
+    return this.guarded((ctx) => this.track(() => records.deleteRecord(ctx, key)));
   }
 
   /**

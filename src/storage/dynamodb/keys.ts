@@ -8,6 +8,8 @@
  *     sk = "db#<name>"          a database: name, created_at and `db`, the id of its current
  *                               incarnation (the partition key of everything it holds)
  *     sk = "trash#<db id>"      an incarnation whose items still await removal
+ *   pk = "server"
+ *     sk = "r#<key>"            a server record (API key, console session): its bytes in `data`
  *   pk = "<db id>" = "db#<name>#<random generation>"
  *     sk = "head"               `head`, the latest revision: the one item every append updates,
  *                               so it serializes writers; and `lt`, the revision through which
@@ -37,6 +39,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { SelectorAttr } from '../../core/selectors.ts';
 
 export const CATALOG_PK = 'catalog';
+export const SERVER_PK = 'server';
+export const RECORD_SK_PREFIX = 'r#';
 export const DATABASE_SK_PREFIX = 'db#';
 export const TRASH_SK_PREFIX = 'trash#';
 export const HEAD_SK = 'head';

@@ -52,8 +52,10 @@ export async function listBlobs(dir: string, prefix: string): Promise<string[]> 
     .sort();
 }
 
-export async function deleteBlobs(dir: string, prefix: string): Promise<number> {
-  const doomed = (await listBlobs(dir, prefix)).map((k) => join(dir, blobFileName(k)));
+/** Deletes the blobs whose keys start with `prefix` (with `exact`, only the one named so). */
+export async function deleteBlobs(dir: string, prefix: string, options: { exact?: boolean } = {}): Promise<number> {
+  const keys = (await listBlobs(dir, prefix)).filter((k) => !options.exact || k === prefix);
+  const doomed = keys.map((k) => join(dir, blobFileName(k)));
   await Promise.all(doomed.map((f) => rm(f, { force: true })));
   if (doomed.length > 0) await fsyncDirectory(dir);
   return doomed.length;

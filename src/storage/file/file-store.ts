@@ -7,6 +7,7 @@
  *   databases/<name>/events.log      append-only log of transaction frames (log-format.ts)
  *   databases/<name>/index.snapshot  the index as of some log size (index-snapshot.ts)
  *   databases/<name>/blobs/          blobs (blobs.ts)
+ *   records/                  server records: API keys, console sessions (blobs.ts, same rules)
  *   tmp/, trash/              staging for atomic create and delete (catalog.ts); emptied on start
  *
  * Appends to one database go through its group-commit writer (group-commit.ts): one write and one
@@ -47,6 +48,9 @@ export class FileEventStore implements EventStore {
   /** Counts that show group commit at work: transactions written per fdatasync. */
   readonly stats: CommitStats = { transactions: 0, syncs: 0 };
   private readonly databases = new Map<string, FileDatabase>();
+  /** Server records as last read or written; undefined: known to be absent. */
+  private readonly records = new Map<string, Uint8Array | undefined>();
+  private recordWrites = 0;
   private readonly dataDir: string;
   private lock: DirectoryLock | undefined;
   private closing = false;
@@ -63,6 +67,7 @@ export class FileEventStore implements EventStore {
 
   async open(): Promise<void> {
     await mkdir(this.databasesDir, { recursive: true });
+    await mkdir(this.recordsDir, { recursive: true });
     this.lock = await acquireDirectoryLock(this.dataDir);
     try {
       await resetStaging(this.dataDir);
@@ -171,6 +176,45 @@ export class FileEventStore implements EventStore {
 
   async deleteBlobs(database: string, prefix: string): Promise<number> {
     return blobs.deleteBlobs(await this.blobDir(database), prefix);
+  }
+
+  // Only this process writes the data directory (the LOCK), so what it read or wrote stays
+  // true until it writes again: records are cached, which keeps key checks off the disk.
+  async putRecord(key: string, bytes: Uint8Array, options: { ifAbsent?: boolean } = {}): Promise<boolean> {
+    assertBlobKey(key);
+    const written = await blobs.putBlob(this.recordsDir, key, bytes, options.ifAbsent ?? false);
+    this.recordWrites++;
+    if (written) this.records.set(key, Uint8Array.from(bytes));
+    else this.records.delete(key);
+    return written;
+  }
+
+  async getRecord(key: string): Promise<Uint8Array | undefined> {
+    assertBlobKey(key);
+    let record = this.records.get(key);
+    if (!this.records.has(key)) {
+      const writes = this.recordWrites;
+      record = await blobs.getBlob(this.recordsDir, key);
+      // A write that finished while this read ran may be newer than what it found.
+      if (writes === this.recordWrites) this.records.set(key, record);
+    }
+    return record && Uint8Array.from(record);
+  }
+
+  async listRecords(prefix: string): Promise<string[]> {
+    return blobs.listBlobs(this.recordsDir, prefix);
+  }
+
+  async deleteRecord(key: string): Promise<boolean> {
+    assertBlobKey(key);
+    const deleted = await blobs.deleteBlobs(this.recordsDir, key, { exact: true });
+    this.recordWrites++;
+    this.records.set(key, undefined);
+    return deleted > 0;
+  }
+
+  private get recordsDir(): string {
+    return join(this.dataDir, 'records');
   }
 
   private async blobDir(database: string): Promise<string> {
