@@ -1,6 +1,7 @@
 /**
  * Server settings, from command-line flags over environment variables over defaults.
  */
+import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { InvalidArgumentError } from './core/errors.ts';
@@ -19,6 +20,7 @@ export interface FactumConfig {
   /** Parameter sets per state-view version whose snapshots are kept (least recently rendered dropped). */
   maxViewSnapshotSets: number;
   subscriptions: SubscriptionSettings;
+  access: AccessConfig;
   components: {
     /** Where transpiled components are cached (a cache: safe to delete). */
     cacheDir: string;
@@ -38,6 +40,23 @@ export interface FactumConfig {
     connectTimeoutMs?: number;
     requestTimeoutMs?: number;
     operationTimeoutMs?: number;
+  };
+}
+
+/** Who may reach the server (README: Security). */
+export interface AccessConfig {
+  /** Origins whose pages may call the API (CORS) and change data; none by default. */
+  corsOrigins: string[];
+  /** An admin key to create on start, if it is not there yet. */
+  adminKey?: string;
+  /** Requests per window per key (per client address without keys); 0: no limit. */
+  rateLimit: { requests: number; windowMs: number };
+  onboarding: {
+    enabled: boolean;
+    /** The events quota of each database onboarding creates. */
+    eventsQuota: number;
+    /** Onboarding calls per client address per hour. */
+    perHour: number;
   };
 }
 
@@ -63,6 +82,13 @@ export interface ConfigFlags {
   dynamodbEndpoint?: string;
   region?: string;
   createTable?: boolean;
+  corsOrigin?: string[];
+  adminKeyFile?: string;
+  rateLimit?: string;
+  rateLimitWindowMs?: string;
+  onboarding?: boolean;
+  onboardingEventsQuota?: string;
+  onboardingPerHour?: string;
 }
 
 export function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.env): FactumConfig {
@@ -87,6 +113,7 @@ export function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = proce
       liveViewIntervalMs: integer(flags.liveViewIntervalMs ?? env.FACTUM_LIVE_VIEW_INTERVAL_MS ?? '1000', 'live view interval (ms)', 10, 3_600_000),
       pollIntervalMs: integer(flags.subscriptionPollMs ?? env.FACTUM_SUBSCRIPTION_POLL_MS ?? '500', 'subscription poll (ms)', 10, 3_600_000),
     },
+    access: resolveAccess(flags, env),
     components: {
       cacheDir: resolve(
         flags.componentCacheDir ?? env.FACTUM_COMPONENT_CACHE_DIR ?? (storage === 'file' ? join(dataDir, 'component-cache') : join(tmpdir(), 'factum-component-cache')),
@@ -110,6 +137,38 @@ export function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = proce
       connectTimeoutMs: optionalMs(env, 'FACTUM_DYNAMODB_CONNECT_TIMEOUT_MS'),
       requestTimeoutMs: optionalMs(env, 'FACTUM_DYNAMODB_REQUEST_TIMEOUT_MS'),
       operationTimeoutMs: optionalMs(env, 'FACTUM_DYNAMODB_OPERATION_TIMEOUT_MS'),
+    },
+  };
+}
+
+const truthy = (text: string | undefined) => ['1', 'true', 'yes'].includes((text ?? '').toLowerCase());
+
+function resolveAccess(flags: ConfigFlags, env: NodeJS.ProcessEnv): AccessConfig {
+  const corsOrigins = (flags.corsOrigin ?? (env.FACTUM_CORS_ORIGINS ?? '').split(',')).map((o) => o.trim()).filter((o) => o !== '');
+  for (const origin of corsOrigins) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    // An origin is scheme://host[:port], exactly as browsers send it: no path, no wildcard.
+    if (!parsed || parsed.origin !== origin) {
+      throw new InvalidArgumentError(`a CORS origin must be scheme://host[:port] as a browser sends it, not "${origin}"`);
+    }
+  }
+  const adminKey = flags.adminKeyFile !== undefined ? readFileSync(flags.adminKeyFile, 'utf8').trim() : env.FACTUM_ADMIN_KEY?.trim() || undefined;
+  return {
+    corsOrigins,
+    adminKey,
+    rateLimit: {
+      requests: integer(flags.rateLimit ?? env.FACTUM_RATE_LIMIT ?? '0', 'rate limit (requests per window)', 0, 1_000_000_000),
+      windowMs: integer(flags.rateLimitWindowMs ?? env.FACTUM_RATE_LIMIT_WINDOW_MS ?? '60000', 'rate limit window (ms)', 1000, 86_400_000),
+    },
+    onboarding: {
+      enabled: flags.onboarding ?? truthy(env.FACTUM_ONBOARDING),
+      eventsQuota: integer(flags.onboardingEventsQuota ?? env.FACTUM_ONBOARDING_EVENTS_QUOTA ?? '100000', 'onboarding events quota', 1, Number.MAX_SAFE_INTEGER),
+      perHour: integer(flags.onboardingPerHour ?? env.FACTUM_ONBOARDING_PER_HOUR ?? '10', 'onboarding calls per hour', 1, 1_000_000),
     },
   };
 }

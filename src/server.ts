@@ -15,6 +15,9 @@ import { closeConnectionsLingering } from './http/lingering-close.ts';
 import { createStore, type StoreOptions } from './storage/create-store.ts';
 import { ComponentHost } from './wasm/index.ts';
 import type { FactumContext } from './usecases/context.ts';
+import { bootstrapAdminKey } from './usecases/access/keys.ts';
+import { keysRequired, sharedSecret } from './usecases/access/keys-required.ts';
+import { InvalidArgumentError } from './core/errors.ts';
 
 export const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -34,7 +37,21 @@ export async function startServer(config: FactumConfig, logger: Logger = pino({ 
   });
   const subscriptions = new SubscriptionHub(store, config.subscriptions);
   const ctx: FactumContext = { store, components, now: () => new Date(), settings: { maxViewSnapshotSets: config.maxViewSnapshotSets }, subscriptions };
-  const app = createApp(ctx, { logger, version: VERSION, maxBodyBytes: config.maxBodyBytes, maxComponentBytes: config.components.maxUploadBytes });
+  let csrfSecret: string;
+  try {
+    csrfSecret = await prepareAccess(ctx, config, logger);
+  } catch (error) {
+    await closeQuietly(logger, () => components.close(), () => store.close());
+    throw error;
+  }
+  const app = createApp(ctx, {
+    logger,
+    version: VERSION,
+    maxBodyBytes: config.maxBodyBytes,
+    maxComponentBytes: config.components.maxUploadBytes,
+    access: config.access,
+    csrfSecret,
+  });
   const server = createServer(app);
   attachWebSockets(server, ctx);
   // What the HTTP parser refuses never reaches the app; it gets the error shape all the same.
@@ -71,6 +88,21 @@ export async function startServer(config: FactumConfig, logger: Logger = pino({ 
         logger.info('factum stopped');
       })()),
   };
+}
+
+/**
+ * The admin key the operator supplies, created if new; and the refusal to offer onboarding on a
+ * server without keys (an onboarded key would close the server to everyone else unawares).
+ */
+async function prepareAccess(ctx: FactumContext, config: FactumConfig, logger: Logger): Promise<string> {
+  if (config.access.adminKey !== undefined) {
+    const key = await bootstrapAdminKey(ctx, config.access.adminKey);
+    logger.info({ keyId: key.id }, 'admin key ready: every request now needs an API key');
+  }
+  if (config.access.onboarding.enabled && !(await keysRequired(ctx))) {
+    throw new InvalidArgumentError('onboarding needs API keys: start the server with an admin key (FACTUM_ADMIN_KEY or --admin-key-file)');
+  }
+  return sharedSecret(ctx, 'access/csrf-secret');
 }
 
 /** The storage adapter's own options, from the server's settings. */

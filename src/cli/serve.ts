@@ -31,6 +31,13 @@ export function serveCommand(): Command {
     .addOption(new Option('--dynamodb-endpoint <url>', 'DynamoDB endpoint, e.g. DynamoDB Local (env FACTUM_DYNAMODB_ENDPOINT; unset: AWS)'))
     .addOption(new Option('--region <region>', 'AWS region (env AWS_REGION)'))
     .addOption(new Option('--create-table', 'create the DynamoDB table if it is missing (env FACTUM_DYNAMODB_CREATE_TABLE=1)'))
+    .addOption(new Option('--cors-origin <origin...>', 'an origin whose pages may use the API, repeatable (env FACTUM_CORS_ORIGINS, comma-separated; default none)'))
+    .addOption(new Option('--admin-key-file <file>', 'file holding an admin API key to create on start (env FACTUM_ADMIN_KEY holds the key itself)'))
+    .addOption(new Option('--rate-limit <n>', 'requests per window per API key, or per client address without keys; 0: none (env FACTUM_RATE_LIMIT)').default(undefined, '0'))
+    .addOption(new Option('--rate-limit-window-ms <ms>', 'the rate limit window (env FACTUM_RATE_LIMIT_WINDOW_MS)').default(undefined, '60000'))
+    .addOption(new Option('--onboarding', 'let POST /onboard create a database and a key for it without a key (env FACTUM_ONBOARDING=1)'))
+    .addOption(new Option('--onboarding-events-quota <n>', 'events quota of each onboarded database (env FACTUM_ONBOARDING_EVENTS_QUOTA)').default(undefined, '100000'))
+    .addOption(new Option('--onboarding-per-hour <n>', 'onboarding calls per client address per hour (env FACTUM_ONBOARDING_PER_HOUR)').default(undefined, '10'))
     .action((flags: ConfigFlags) => serve(flags));
 }
 

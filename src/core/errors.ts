@@ -6,6 +6,8 @@ export type ErrorCode =
   | 'NOT_FOUND'
   | 'ALREADY_EXISTS'
   | 'INVALID_ARGUMENT'
+  | 'UNAUTHENTICATED'
+  | 'PERMISSION_DENIED'
   | 'FAILED_PRECONDITION'
   | 'ABORTED'
   | 'RESOURCE_EXHAUSTED'
@@ -35,6 +37,16 @@ export class AlreadyExistsError extends FactumError {
 
 export class InvalidArgumentError extends FactumError {
   readonly code = 'INVALID_ARGUMENT' as const;
+}
+
+/** No API key, or one that is unknown, expired or revoked. */
+export class UnauthenticatedError extends FactumError {
+  readonly code = 'UNAUTHENTICATED' as const;
+}
+
+/** A valid API key without the permission, or the database, the request needs. */
+export class PermissionDeniedError extends FactumError {
+  readonly code = 'PERMISSION_DENIED' as const;
 }
 
 /** A revision constraint did not hold; nothing was written. */

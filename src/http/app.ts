@@ -2,8 +2,9 @@
  * The Express application: routers per resource, request validation from openapi.yaml, one
  * error mapping. It holds no state of its own; everything goes through the use cases.
  */
+import { randomBytes } from 'node:crypto';
 import express, { type Express } from 'express';
-import cors from 'cors';
+import cookieParser from 'cookie-parser';
 import { pinoHttp } from 'pino-http';
 import type { Logger } from 'pino';
 import type { FactumContext } from '../usecases/context.ts';
@@ -21,6 +22,10 @@ import { importRouter } from './routes/import.ts';
 import { valuesRouter } from './routes/values.ts';
 import { mcpRoutes } from './mcp/server.ts';
 import { consoleRouter } from './console/index.ts';
+import { authorizeRequests } from './access/authorize.ts';
+import { corsForAllowedOrigins, refuseOtherOrigins } from './access/origins.ts';
+import { rateLimitPerCaller, type RateLimitSettings } from './access/rate-limits.ts';
+import { accessRouter, type OnboardingSettings } from './routes/access.ts';
 
 export interface AppOptions {
   logger: Logger;
@@ -29,7 +34,24 @@ export interface AppOptions {
   maxBodyBytes: number;
   /** Largest accepted component upload, in bytes. */
   maxComponentBytes: number;
+  /**
+   * Signs the console's CSRF tokens; every server sharing the storage needs the same (the server
+   * keeps one in its storage). Unset: one for this app alone.
+   */
+  csrfSecret?: string;
+  /** Unset: no other origin allowed, no rate limit, no onboarding. */
+  access?: {
+    corsOrigins: string[];
+    rateLimit: RateLimitSettings;
+    onboarding: OnboardingSettings;
+  };
 }
+
+const CLOSED_ACCESS: NonNullable<AppOptions['access']> = {
+  corsOrigins: [],
+  rateLimit: { requests: 0, windowMs: 60_000 },
+  onboarding: { enabled: false, eventsQuota: 0, perHour: 0 },
+};
 
 export function createApp(ctx: FactumContext, options: AppOptions): Express {
   const app = express();
@@ -47,13 +69,14 @@ export function createApp(ctx: FactumContext, options: AppOptions): Express {
       customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),
     }),
   );
-  app.use(
-    cors({
-      methods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
-      allowedHeaders: ['Content-Type', 'X-API-Key', 'If-None-Match'],
-      exposedHeaders: ['Location', 'ETag'],
-    }),
-  );
+  // Who may call what is settled before any body is read (src/http/access/).
+  const access = options.access ?? CLOSED_ACCESS;
+  const allowedOrigins = new Set(access.corsOrigins);
+  app.use(corsForAllowedOrigins(allowedOrigins));
+  app.use(refuseOtherOrigins(allowedOrigins));
+  app.use(cookieParser());
+  app.use(authorizeRequests(ctx));
+  app.use(rateLimitPerCaller(access.rateLimit));
   app.use(
     express.json({
       limit: options.maxBodyBytes,
@@ -68,8 +91,9 @@ export function createApp(ctx: FactumContext, options: AppOptions): Express {
   // Before events and state views: streamed queries and live views branch off their routes.
   app.use(subscriptionsRouter(ctx));
   app.use(consumersRouter(ctx));
+  app.use(accessRouter(ctx, { onboarding: access.onboarding }));
   app.use(databasesRouter(ctx));
-  app.use(eventsRouter(ctx));
+  app.use(eventsRouter(ctx, { maxBodyBytes: options.maxBodyBytes }));
   app.use(valuesRouter(ctx));
   app.use(stateViewsRouter(ctx, { maxComponentBytes: options.maxComponentBytes }));
   app.use(stateChangesRouter(ctx, { maxComponentBytes: options.maxComponentBytes }));
@@ -77,7 +101,7 @@ export function createApp(ctx: FactumContext, options: AppOptions): Express {
   app.use(importRouter(ctx, { maxBodyBytes: options.maxBodyBytes, maxComponentBytes: options.maxComponentBytes }));
   app.use(mcpRoutes(ctx, { version: options.version }));
   // After the API, so its routes come first; API errors never reach the console's error page.
-  app.use(consoleRouter(ctx, { version: options.version, maxComponentBytes: options.maxComponentBytes }));
+  app.use(consoleRouter(ctx, { version: options.version, maxComponentBytes: options.maxComponentBytes, csrfSecret: options.csrfSecret ?? randomBytes(32).toString('hex') }));
 
   app.use(notFoundHandler);
   app.use(PROCESS_COMMAND_PATH, processErrorHandler);

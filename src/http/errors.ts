@@ -10,6 +10,8 @@ import { closeIfBodyUnread } from './lingering-close.ts';
 
 export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   INVALID_ARGUMENT: 400,
+  UNAUTHENTICATED: 401,
+  PERMISSION_DENIED: 403,
   NOT_FOUND: 404,
   ALREADY_EXISTS: 409,
   FAILED_PRECONDITION: 409,
@@ -40,9 +42,17 @@ export function toHttpError(error: unknown, req?: Request): HttpError {
   if (!known) req?.log?.error({ err: error }, 'unexpected error');
   else if (known[0] === 'INTERNAL') req?.log?.error({ err: error }, 'internal error');
   const [code, message, details] = known ?? ['INTERNAL', 'internal server error', {}];
+  return { status: STATUS_BY_CODE[code], code, message, details, headers: headersFor(code, details) };
+}
+
+/** What an answer with this error says besides its body: when to try again, how to authenticate. */
+function headersFor(code: ErrorCode, details: ErrorDetails): Record<string, string> {
   // Contention passes: the same request can be sent again after a short pause.
-  const headers: Record<string, string> = code === 'ABORTED' ? { 'Retry-After': '1' } : {};
-  return { status: STATUS_BY_CODE[code], code, message, details, headers };
+  if (code === 'ABORTED') return { 'Retry-After': '1' };
+  if (code === 'UNAUTHENTICATED') return { 'WWW-Authenticate': 'Bearer realm="factum"' };
+  // A limit that lifts by itself says when (a rate limit); one that does not (a quota) does not.
+  if (code === 'RESOURCE_EXHAUSTED' && typeof details.retry_after_seconds === 'number') return { 'Retry-After': String(details.retry_after_seconds) };
+  return {};
 }
 
 function knownError(error: unknown, req: Request | undefined): ErrorFields | undefined {

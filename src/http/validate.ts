@@ -2,6 +2,7 @@
 import type { RequestHandler } from 'express';
 import { InvalidArgumentError } from '../core/errors.ts';
 import { operations, schemaError } from '../schema/openapi.ts';
+import { assertAuthorized } from './access/authorize.ts';
 
 declare module 'express-serve-static-core' {
   interface Locals {
@@ -15,6 +16,7 @@ export function validate(operationId: string): RequestHandler {
   const op = operations.get(operationId);
   if (!op) throw new Error(`openapi.yaml has no operation ${operationId}`);
   return (req, res, next) => {
+    assertAuthorized(res, op);
     const params: Record<string, unknown> = { ...req.params };
     if (op.params && !op.params(params)) return next(schemaError(op.params.errors![0]!));
     const query: Record<string, unknown> = { ...(req.query as Record<string, unknown>) };

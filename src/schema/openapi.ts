@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { parse } from 'yaml';
+import { PERMISSIONS, type Requirement } from '../core/access.ts';
 import { InvalidArgumentError } from '../core/errors.ts';
 
 // ajv-formats is CommonJS; its default export arrives wrapped under NodeNext resolution.
@@ -29,11 +30,25 @@ interface Parameter {
 
 interface Operation {
   operationId: string;
+  'x-permission'?: string;
+  'x-database'?: string;
   parameters?: Parameter[];
   requestBody?: { required?: boolean; content: Record<string, { schema: unknown }> };
 }
 
 export interface OperationValidators {
+  operationId: string;
+  method: string;
+  /** The path template, such as `/databases/{database}/events`. */
+  path: string;
+  /** What a caller needs (`x-permission`); every operation says, or the server does not start. */
+  requirement: Requirement;
+  /**
+   * `*` (`x-database`) when the operation acts on the server as a whole, so only a key for every
+   * database may call it; otherwise the operation's `database` parameter, if it has one, is the
+   * database the key must reach.
+   */
+  database: '*' | 'parameter' | 'none';
   /** Validators for the body by media type. */
   body: Map<string, ValidateFunction>;
   bodyRequired: boolean;
@@ -82,7 +97,7 @@ function parametersSchema(params: Parameter[], location: 'path' | 'query'): obje
 
 function compileOperations(): Map<string, OperationValidators> {
   const operations = new Map<string, OperationValidators>();
-  for (const pathItem of Object.values(document.paths)) {
+  for (const [path, pathItem] of Object.entries(document.paths)) {
     const shared = (pathItem.parameters ?? []).map(resolveParameter);
     for (const [method, operation] of Object.entries(pathItem)) {
       if (method === 'parameters' || !operation || typeof operation !== 'object' || !('operationId' in operation)) continue;
@@ -95,6 +110,11 @@ function compileOperations(): Map<string, OperationValidators> {
         body.set(mediaType, bodyAjv.compile(rooted(media.schema) as object));
       }
       operations.set(op.operationId, {
+        operationId: op.operationId,
+        method: method.toUpperCase(),
+        path,
+        requirement: requirementOf(op),
+        database: op['x-database'] === '*' ? '*' : params.some((p) => p.in === 'path' && p.name === 'database') ? 'parameter' : 'none',
         body,
         bodyRequired: op.requestBody?.required ?? false,
         params: pathSchema && paramAjv.compile(pathSchema),
@@ -103,6 +123,15 @@ function compileOperations(): Map<string, OperationValidators> {
     }
   }
   return operations;
+}
+
+function requirementOf(op: Operation): Requirement {
+  const requirement = op['x-permission'];
+  if (requirement !== 'public' && !(PERMISSIONS as readonly string[]).includes(requirement ?? '')) {
+    // Fail closed: an operation that does not say who may call it is a mistake in this document.
+    throw new Error(`openapi.yaml: operation ${op.operationId} needs x-permission (public or one of ${PERMISSIONS.join(', ')})`);
+  }
+  return requirement as Requirement;
 }
 
 export const operations = compileOperations();

@@ -1,3 +1,4 @@
+import { OPEN, readableDatabases, type Principal } from '../core/access.ts';
 import { NotFoundError } from '../core/errors.ts';
 import { assertSchema } from '../schema/openapi.ts';
 import type { DatabaseRecord } from '../storage/types.ts';
@@ -11,8 +12,9 @@ export interface DatabaseDetails extends DatabaseRecord {
   state_changes: string[];
 }
 
-export function listDatabases(ctx: FactumContext): Promise<DatabaseRecord[]> {
-  return ctx.store.listDatabases();
+/** The databases `principal` may read (every one, for a server without keys). */
+export async function listDatabases(ctx: FactumContext, principal: Principal = OPEN): Promise<DatabaseRecord[]> {
+  return readableDatabases(principal, await ctx.store.listDatabases());
 }
 
 export async function createDatabase(ctx: FactumContext, name: unknown): Promise<DatabaseRecord> {

@@ -2,6 +2,7 @@
  * One error mapping for the API and the console: the same error answers with the same status
  * (and headers) as JSON on an API path and as an HTML page on a console path.
  */
+import { csrfHeaders, loadConsoleCsrf } from '../support/console-csrf.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ContentionError } from '../../src/core/errors.ts';
 import { errorOf, type TestClient } from '../support/http.ts';
@@ -65,7 +66,8 @@ describe('errors of the API and the console', () => {
     const fields = new FormData();
     fields.append('state_change_name', 'big');
     fields.append('wasm', wasm, 'big.wasm');
-    const page = await fetch(`${ts.server.url}/databases/shop/console/state-changes`, { method: 'POST', body: fields, headers: { 'HX-Request': 'true' } });
+    const csrf = await loadConsoleCsrf(ts.server.url);
+    const page = await fetch(`${ts.server.url}/databases/shop/console/state-changes`, { method: 'POST', body: fields, headers: csrfHeaders(csrf, { 'HX-Request': 'true' }) });
     expect(page.status).toBe(413);
     const text = await page.text();
     expect(text).toMatch(/<p id="sc-upload-wasm-error" class="field-error" role="alert">Component file is over the limit of 1024 bytes/);

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorOf, type TestClient } from '../support/http.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { seedShop } from '../browser/seed.ts';
+import { csrfHeaders, loadConsoleCsrf, type ConsoleCsrf } from '../support/console-csrf.ts';
 
 const HTMX = { 'HX-Request': 'true' };
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
@@ -15,11 +16,13 @@ const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 describe('page routes (HTTP)', () => {
   let ts: TestServer;
   let api: TestClient;
+  let csrf: ConsoleCsrf;
 
   beforeAll(async () => {
     ts = await startTestServer({ storage: 'memory' });
     api = ts.client;
     await seedShop(api, 'shop');
+    csrf = await loadConsoleCsrf(ts.server.url);
   });
   afterAll(async () => {
     await ts?.stop();
@@ -27,7 +30,13 @@ describe('page routes (HTTP)', () => {
 
   /** Posts a form the way a browser does, without following the redirect. */
   const postForm = async (path: string, body: string, headers: Record<string, string> = {}) => {
-    const res = await fetch(ts.server.url + path, { method: 'POST', body, headers: { ...FORM, ...headers }, redirect: 'manual' });
+    const htmx = 'HX-Request' in headers;
+    const res = await fetch(ts.server.url + path, {
+      method: 'POST',
+      body: htmx ? body : `${body}&_csrf=${encodeURIComponent(csrf.token)}`,
+      headers: { ...FORM, ...csrfHeaders(csrf, headers) },
+      redirect: 'manual',
+    });
     return { status: res.status, headers: res.headers, text: await res.text() };
   };
 

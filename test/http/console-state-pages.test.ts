@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestClient } from '../support/http.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { BUILD_TIMEOUT_MS, loadComponents } from '../wasm/components.ts';
+import { csrfHeaders, loadConsoleCsrf, type ConsoleCsrf } from '../support/console-csrf.ts';
 
 const HTMX = { 'HX-Request': 'true' };
 const SCRIPT = '<script>window.injected = true</script>';
@@ -17,6 +18,7 @@ describe('state view and state change pages (HTTP)', () => {
   let ts: TestServer;
   let api: TestClient;
   let components: Components;
+  let csrf: ConsoleCsrf;
   const url = (path: string) => ts.server.url + path;
 
   /** Publishes through the JSON API, as the setup for the page routes. */
@@ -31,17 +33,18 @@ describe('state view and state change pages (HTTP)', () => {
   /** Posts an upload form the way a browser does: text fields, then the file. */
   async function postUpload(path: string, fields: Record<string, string>, wasm: Uint8Array | undefined, headers: Record<string, string> = {}) {
     const form = new FormData();
+    if (!('HX-Request' in headers)) form.append('_csrf', csrf.token);
     for (const [name, value] of Object.entries(fields)) form.append(name, value);
     form.append('wasm', new Blob(wasm ? [wasm as Uint8Array<ArrayBuffer>] : []), wasm ? 'component.wasm' : '');
-    const res = await fetch(url(path), { method: 'POST', body: form, headers, redirect: 'manual' });
+    const res = await fetch(url(path), { method: 'POST', body: form, headers: csrfHeaders(csrf, headers), redirect: 'manual' });
     return { status: res.status, headers: res.headers, text: await res.text() };
   }
 
   async function postForm(path: string, fields: Record<string, string>, headers: Record<string, string> = {}) {
     const res = await fetch(url(path), {
       method: 'POST',
-      body: new URLSearchParams(fields),
-      headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+      body: new URLSearchParams('HX-Request' in headers ? fields : { ...fields, _csrf: csrf.token }),
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...csrfHeaders(csrf, headers) },
       redirect: 'manual',
     });
     return { status: res.status, headers: res.headers, text: await res.text() };
@@ -56,6 +59,7 @@ describe('state view and state change pages (HTTP)', () => {
     components = await loadComponents('order-summary', 'customer-profile', 'process-order', 'misbehaving-view');
     ts = await startTestServer({ storage: 'memory' });
     api = ts.client;
+    csrf = await loadConsoleCsrf(ts.server.url);
     expect((await api.post('/databases', { name: 'shop' })).status).toBe(201);
     await publish('shop', 'state-views', { state_view_name: 'customer-profile', description: `Profiles ${SCRIPT}`, content_type: 'application/json', event_selector: { subject: '{customer_id}' }, query_temporality: 'revision' }, components['customer-profile']);
     await publish(

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { multipartBody, multipartType } from '../fuzz/bodies.ts';
 import { encodeRequest, jsonOf, postRaw, sendRaw } from '../fuzz/raw-http.ts';
 import { expectReply, useServer } from '../fuzz/test-server.ts';
+import { loadConsoleCsrf } from '../support/console-csrf.ts';
 
 const server = useServer();
 
@@ -35,8 +36,11 @@ describe('a malformed multipart body', () => {
   });
 
   it.each(MALFORMED)('is a 400 with the upload form again on the console: %s', async (_case, contentType, body) => {
+    // As a browser sends it: with the page's CSRF cookie and token, so only the body is wrong.
+    const csrf = await loadConsoleCsrf(server.ts.server.url);
+    const headers: Array<[string, string]> = [['Cookie', csrf.cookie], ['X-CSRF-Token', csrf.token]];
     for (const template of CONSOLE_UPLOADS) {
-      const reply = expectReply(await upload(at(template, 'fz'), contentType, body), 400);
+      const reply = expectReply(await postRaw(server.port, at(template, 'fz'), contentType, body, headers), 400);
       expect(reply.headers['content-type']).toMatch(/^text\/html/);
       expect(reply.text).toContain('class="field-error"');
     }

@@ -61,7 +61,7 @@ export interface UploadForm<F extends object> {
   fallbackField(failure: HttpError): string;
 }
 
-export function addUploadRoute<F extends object>(router: Router, ctx: FactumContext, page: SendPage, kind: ComponentKindView, upload: RequestHandler, form: UploadForm<F>): void {
+export function addUploadRoute<F extends object>(router: Router, ctx: FactumContext, page: SendPage, kind: ComponentKindView, upload: RequestHandler[], form: UploadForm<F>): void {
   // A refused upload shows the form again, the message at its field. (An error handler: Express
   // tells them by their four parameters.)
   const refused: ErrorRequestHandler = async (error: unknown, req, res, _next) => {

@@ -2,6 +2,7 @@
 import type { Router } from 'express';
 import type { FactumContext } from '../../usecases/context.ts';
 import { createDatabase, deleteDatabase, listDatabases } from '../../usecases/databases.ts';
+import { requireAccess } from '../access/authorize.ts';
 import { databasePage } from './database-page.ts';
 import { isHtmx } from './htmx.ts';
 import { shownInPlace } from './page-errors.ts';
@@ -12,20 +13,22 @@ export function databasePages(ctx: FactumContext, page: SendPage): Router {
   const router = pageRouter(ctx);
 
   router.get('/', async (_req, res) => {
-    page(res, 'console.njk', { title: 'Databases', databases: await listDatabases(ctx) });
+    page(res, 'console.njk', { title: 'Databases', databases: await listDatabases(ctx, res.locals.principal) });
   });
 
   router.post('/console/databases', smallForm, async (req, res) => {
     const name = String((req.body as Record<string, unknown> | undefined)?.name ?? '').trim();
     try {
+      // The name is in the form: the key must reach it (the guard checked admin).
+      requireAccess(res, 'admin', name);
       await createDatabase(ctx, name);
     } catch (error) {
       const { status, message } = shownInPlace(error, req);
-      const context = { title: 'Databases', databases: await listDatabases(ctx), createName: name, createError: message };
+      const context = { title: 'Databases', databases: await listDatabases(ctx, res.locals.principal), createName: name, createError: message };
       return page(res, isHtmx(req) ? 'partials/databases.njk' : 'console.njk', context, status);
     }
     if (!isHtmx(req)) return res.redirect(303, `/databases/${name}/console`);
-    page(res, 'partials/databases.njk', { databases: await listDatabases(ctx), notice: { kind: 'created', name } }, 201);
+    page(res, 'partials/databases.njk', { databases: await listDatabases(ctx, res.locals.principal), notice: { kind: 'created', name } }, 201);
   });
 
   router.get('/databases/:database/console', async (_req, res) => {
@@ -43,7 +46,7 @@ export function databasePages(ctx: FactumContext, page: SendPage): Router {
     if (!isHtmx(req)) return res.redirect(303, '/');
     // From the list, the list is redrawn; from the database's own page there is nothing left to show.
     if (req.get('HX-Target') === 'databases') {
-      return page(res, 'partials/databases.njk', { databases: await listDatabases(ctx), notice: { kind: 'deleted', name } });
+      return page(res, 'partials/databases.njk', { databases: await listDatabases(ctx, res.locals.principal), notice: { kind: 'deleted', name } });
     }
     res.set('HX-Redirect', '/').status(200).end();
   });

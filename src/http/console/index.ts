@@ -9,18 +9,22 @@
  */
 import { Router, type ErrorRequestHandler } from 'express';
 import type { FactumContext } from '../../usecases/context.ts';
+import { consoleAccess } from './access.ts';
 import { assetsRouter } from './assets.ts';
 import { databasePages } from './databases.ts';
 import { eventPages } from './events.ts';
 import { pageErrorHandler } from './page-errors.ts';
 import { stateChangePages } from './state-changes.ts';
 import { stateViewPages } from './state-views.ts';
+import { signInPages } from './sign-in.ts';
 import { pageSender } from './views.ts';
 
 export interface ConsoleOptions {
   version: string;
   /** Largest component the upload forms accept (the server's `--max-component-bytes`). */
   maxComponentBytes: number;
+  /** Signs the console's CSRF tokens; the same on every server sharing the storage. */
+  csrfSecret: string;
 }
 
 /** The console's paths: the list of databases, each database's pages and query builder, the assets. */
@@ -35,11 +39,14 @@ export function consoleRouter(ctx: FactumContext, options: ConsoleOptions): [Rou
   const page = pageSender(options.version);
   const pageErrors = pageErrorHandler(page);
   const router = Router();
+  const access = consoleAccess(options.csrfSecret);
+  router.use((req, res, next) => (CONSOLE_PATH.test(req.path) ? access.guard(req, res, next) : next()));
   router.use(assetsRouter());
+  router.use(signInPages(ctx, page));
   router.use(databasePages(ctx, page));
   router.use(eventPages(ctx, page));
-  router.use(stateViewPages(ctx, page, options.maxComponentBytes));
-  router.use(stateChangePages(ctx, page, options.maxComponentBytes));
+  router.use(stateViewPages(ctx, page, options.maxComponentBytes, access.checkCsrfAfterBody));
+  router.use(stateChangePages(ctx, page, options.maxComponentBytes, access.checkCsrfAfterBody));
   router.use(pageErrors);
   const earlierErrors: ErrorRequestHandler = (error, req, res, next) => (CONSOLE_PATH.test(req.path) ? pageErrors(error, req, res, next) : next(error));
   return [router, earlierErrors];

@@ -3,7 +3,7 @@
  * sending it a command. On the database page each has a row with a command form whose outcome
  * htmx swaps in below the form; on its own page the same form works without JavaScript.
  */
-import express, { type Router } from 'express';
+import express, { type RequestHandler, type Router } from 'express';
 import type { FactumContext } from '../../usecases/context.ts';
 import { describeDatabase } from '../../usecases/databases.ts';
 import { publishStateChange, stateChangeSummary, stateChangeVersions } from '../../usecases/state-changes.ts';
@@ -18,10 +18,10 @@ import type { SendPage } from './views.ts';
 /** A command and its parameters are JSON documents of their own, up to a size an API body could be. */
 const commandForm = express.urlencoded({ extended: false, limit: '1mb', parameterLimit: 10 });
 
-export function stateChangePages(ctx: FactumContext, page: SendPage, maxComponentBytes: number): Router {
+export function stateChangePages(ctx: FactumContext, page: SendPage, maxComponentBytes: number, checkCsrf: RequestHandler): Router {
   const router = componentRouter(ctx, STATE_CHANGE_KIND);
 
-  addUploadRoute(router, ctx, page, STATE_CHANGE_KIND, multipartUpload(maxComponentBytes), {
+  addUploadRoute(router, ctx, page, STATE_CHANGE_KIND, [multipartUpload(maxComponentBytes), checkCsrf], {
     contextKey: 'changeForm',
     labels: CHANGE_LABELS,
     read: readChangeForm,

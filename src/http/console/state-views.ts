@@ -3,7 +3,7 @@
  * database page each view has a row with a render form whose result htmx swaps in below the
  * form; on the view's own page the same form works without JavaScript.
  */
-import type { Router } from 'express';
+import type { RequestHandler, Router } from 'express';
 import type { FactumContext } from '../../usecases/context.ts';
 import { publishStateView, stateViewVersions } from '../../usecases/state-views.ts';
 import { multipartUpload } from '../upload.ts';
@@ -13,10 +13,10 @@ import { toViewSummary } from './database-page.ts';
 import { renderForPage } from './render-view.ts';
 import type { SendPage } from './views.ts';
 
-export function stateViewPages(ctx: FactumContext, page: SendPage, maxComponentBytes: number): Router {
+export function stateViewPages(ctx: FactumContext, page: SendPage, maxComponentBytes: number, checkCsrf: RequestHandler): Router {
   const router = componentRouter(ctx, STATE_VIEW_KIND);
 
-  addUploadRoute(router, ctx, page, STATE_VIEW_KIND, multipartUpload(maxComponentBytes), {
+  addUploadRoute(router, ctx, page, STATE_VIEW_KIND, [multipartUpload(maxComponentBytes), checkCsrf], {
     contextKey: 'viewForm',
     labels: VIEW_LABELS,
     read: readViewForm,

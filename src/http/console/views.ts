@@ -26,7 +26,9 @@ export type SendPage = (res: Response, template: string, context: object, status
 export function pageSender(version: string): SendPage {
   const env = createEnvironment(version);
   return (res, template, context, status = 200) => {
-    res.status(status).set(PAGE_HEADERS).type('html').send(env.render(template, context));
+    // Every page and fragment may use the CSRF token and ask what the caller may do.
+    const globals = res.locals.pageGlobals ?? { csrfToken: '', signedIn: undefined, can: () => false };
+    res.status(status).set(PAGE_HEADERS).type('html').send(env.render(template, { ...globals, ...context }));
   };
 }
 
