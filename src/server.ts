@@ -53,7 +53,7 @@ export async function startServer(config: FactumConfig, logger: Logger = pino({ 
     csrfSecret,
   });
   const server = createServer(app);
-  attachWebSockets(server, ctx);
+  attachWebSockets(server, ctx, { allowedOrigins: config.access.corsOrigins });
   // What the HTTP parser refuses never reaches the app; it gets the error shape all the same.
   answerClientErrors(server);
   // No connection is closed on a client still sending: it could lose the answer to a reset.

@@ -14,6 +14,7 @@ import { requireDatabase } from '../usecases/require-database.ts';
 import type { Frame } from '../usecases/subscriptions/frames.ts';
 import type { Slot } from '../usecases/subscriptions/hub.ts';
 import { hubOf, openSubscription, runSubscription, type PreparedSubscription, type SubscriptionRequest } from '../usecases/subscriptions/subscribe.ts';
+import { authorizeUpgrade } from './access/authorize.ts';
 import { toHttpError } from './errors.ts';
 import { startsAtOnce, subscriptionFromParameters, type SubscribeParameters } from './routes/subscriptions.ts';
 import { admit, frameJson, SUBSCRIPTION_RETRY_AFTER_S, type ClosableSink } from './streams.ts';
@@ -24,19 +25,22 @@ const MAX_MESSAGE_BYTES = 256 * 1024;
 const SUBSCRIPTIONS_PATH = /^\/databases\/([^/]+)\/subscriptions\/?$/;
 
 /** Serves WebSocket subscriptions on `server`; every other upgrade is answered 404. */
-export function attachWebSockets(server: Server, ctx: FactumContext): void {
+export function attachWebSockets(server: Server, ctx: FactumContext, options: { allowedOrigins?: readonly string[] } = {}): void {
+  const allowedOrigins = new Set(options.allowedOrigins ?? []);
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
-    upgrade(ctx, wss, req, socket, head).catch((error: unknown) => refuse(socket, error));
+    upgrade(ctx, wss, req, socket, head, allowedOrigins).catch((error: unknown) => refuse(socket, error));
   });
 }
 
-async function upgrade(ctx: FactumContext, wss: WebSocketServer, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+async function upgrade(ctx: FactumContext, wss: WebSocketServer, req: IncomingMessage, socket: Duplex, head: Buffer, allowedOrigins: ReadonlySet<string>): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://upgrade.invalid');
   const match = SUBSCRIPTIONS_PATH.exec(url.pathname);
   if (!match) throw new NotFoundError(`no WebSocket endpoint at ${url.pathname}`, { path: url.pathname });
-  const { database, query } = validated(safeDecode(match[1]!), url.searchParams);
+  const databaseName = safeDecode(match[1]!);
+  await authorizeUpgrade(ctx, req, 'subscribe', databaseName, allowedOrigins);
+  const { database, query } = validated(databaseName, url.searchParams);
   const slot = admit(hubOf(ctx));
   try {
     // With parameters the subscription starts at once (and can be refused now); without, the
@@ -156,7 +160,8 @@ function validated(database: string, searchParams: URLSearchParams): { database:
     if (name in query) throw new InvalidArgumentError(`parameter "${name}" must be given once`, { field: name });
     query[name] = value;
   }
-  const res = { locals: {} } as Response;
+  // Authorized above, by authorizeUpgrade, as the HTTP routes are before their validation.
+  const res = { locals: { authorizedOperation: 'subscribe' } } as unknown as Response;
   let failure: unknown;
   validate('subscribe')({ params: { database }, query, headers: {} } as unknown as Request, res, (error?: unknown) => (failure = error));
   if (failure) throw failure;

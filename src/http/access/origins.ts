@@ -47,8 +47,7 @@ export function refuseOtherOrigins(allowed: ReadonlySet<string>): RequestHandler
   return (req, _res, next) => {
     if (SAFE_METHODS.has(req.method)) return next();
     const origin = req.headers.origin;
-    const own = `${req.protocol}://${req.headers.host ?? ''}`;
-    if (origin !== undefined ? origin.toLowerCase() === own.toLowerCase() || allowed.has(origin) : req.headers['sec-fetch-site'] !== 'cross-site') {
+    if (origin !== undefined ? isAllowedOrigin(origin, `${req.protocol}://${req.headers.host ?? ''}`, allowed) : req.headers['sec-fetch-site'] !== 'cross-site') {
       return next();
     }
     next(
@@ -58,4 +57,9 @@ export function refuseOtherOrigins(allowed: ReadonlySet<string>): RequestHandler
       ),
     );
   };
+}
+
+/** The server's own origin (as the request reached it), or one the operator allows. */
+export function isAllowedOrigin(origin: string, own: string, allowed: ReadonlySet<string>): boolean {
+  return origin.toLowerCase() === own.toLowerCase() || allowed.has(origin);
 }

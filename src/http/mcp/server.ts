@@ -16,7 +16,10 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import { Router, type ErrorRequestHandler, type Request, type RequestHandler } from 'express';
+import type { Principal } from '../../core/access.ts';
+import { operations } from '../../schema/openapi.ts';
 import type { FactumContext } from '../../usecases/context.ts';
+import { assertAccess } from '../access/authorize.ts';
 import { toHttpError } from '../errors.ts';
 import { errorResult, toolResult } from './answers.ts';
 import { TOOLS, TOOLS_BY_NAME, type FactumTool } from './tools.ts';
@@ -41,7 +44,7 @@ const INSTRUCTIONS =
 export function mcpRoutes(ctx: FactumContext, options: { version: string }): [Router, ErrorRequestHandler] {
   const router = Router();
   router.post(MCP_PATH, async (req, res) => {
-    const server = mcpServer(ctx, options.version, req);
+    const server = mcpServer(ctx, options.version, req, res.locals.principal);
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     res.on('close', () => {
       void transport.close();
@@ -57,7 +60,7 @@ export function mcpRoutes(ctx: FactumContext, options: { version: string }): [Ro
 }
 
 /** A server for one request; tool calls log their unexpected failures with its logger. */
-function mcpServer(ctx: FactumContext, version: string, req: Request): Server {
+function mcpServer(ctx: FactumContext, version: string, req: Request, caller: Principal | undefined): Server {
   const server = new Server({ name: 'factum', version }, { capabilities: { tools: {} }, instructions: INSTRUCTIONS });
   // The transport reports each request it refuses (and answers with 4xx) here too.
   server.onerror = (error) => req.log?.debug({ err: error }, 'MCP transport refused a message');
@@ -67,7 +70,10 @@ function mcpServer(ctx: FactumContext, version: string, req: Request): Server {
     // An unknown tool is the client's protocol mistake, not a tool's failure.
     if (!tool) throw new McpError(ErrorCode.InvalidParams, `no tool named "${request.params.name.slice(0, 100)}"`);
     try {
-      return toolResult(await tool.run(ctx, tool.arguments.read(request.params.arguments ?? {})), req);
+      const args = tool.arguments.read(request.params.arguments ?? {});
+      // The key that may call the tool's API operation may call the tool, on the same databases.
+      assertAccess(caller, operations.get(tool.operation)!.requirement, tool.databaseOf?.(args));
+      return toolResult(await tool.run(ctx, args, caller), req);
     } catch (error) {
       return errorResult(error, req);
     }

@@ -6,6 +6,7 @@
 import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import { parseConstraints } from '../../core/constraints.ts';
 import type { CloudEvent } from '../../core/events.ts';
+import type { Principal } from '../../core/access.ts';
 import type { FactumContext } from '../../usecases/context.ts';
 import { appendEvents } from '../../usecases/append-events.ts';
 import { createDatabase, describeDatabase, listDatabases } from '../../usecases/databases.ts';
@@ -19,11 +20,15 @@ import { mapOf, named, toolArguments, type ReadArguments, type ToolArguments } f
 
 export interface FactumTool {
   name: string;
+  /** The API operation it stands for: whoever may call that may call this tool. */
+  operation: string;
   title: string;
   description: string;
   arguments: ToolArguments;
   annotations: ToolAnnotations;
-  run(ctx: FactumContext, args: ReadArguments): Promise<ToolAnswer>;
+  /** The database the call is about, for the key's reach; undefined: none. */
+  databaseOf?(args: ReadArguments): string | undefined;
+  run(ctx: FactumContext, args: ReadArguments, caller: Principal | undefined): Promise<ToolAnswer>;
 }
 
 const database = named('DatabaseName', 'The database.');
@@ -43,27 +48,31 @@ const ADDS: ToolAnnotations = { readOnlyHint: false, destructiveHint: false, ope
 const databaseOf = (args: ReadArguments) => args.named.database as string;
 
 /** A tool that reads one database and takes nothing else. */
-function databaseRead(name: string, title: string, description: string, read: (ctx: FactumContext, database: string) => Promise<object>): FactumTool {
-  return { name, title, description, arguments: toolArguments({ required: { database } }), annotations: READS, run: async (ctx, args) => ok(await read(ctx, databaseOf(args))) };
+function databaseRead(name: string, operation: string, title: string, description: string, read: (ctx: FactumContext, database: string) => Promise<object>): FactumTool {
+  return { name, operation, title, description, arguments: toolArguments({ required: { database } }), annotations: READS, databaseOf, run: async (ctx, args) => ok(await read(ctx, databaseOf(args))) };
 }
 
 export const TOOLS: readonly FactumTool[] = [
   {
     name: 'list_databases',
+    operation: 'listDatabases',
     title: 'List databases',
     description: 'Lists every database with its latest revision and event count.',
     arguments: toolArguments({}),
     annotations: READS,
-    run: async (ctx) => ok({ databases: await listDatabases(ctx) }),
+    run: async (ctx, _args, caller) => ok({ databases: await listDatabases(ctx, caller) }),
   },
   databaseRead(
     'describe_database',
+    'getDatabase',
     'Describe a database',
     'Describes a database: its latest revision, event count, and the names of its state views and state changes.',
     describeDatabase,
   ),
   {
     name: 'create_database',
+    operation: 'createDatabase',
+    databaseOf: (args) => (args.body as { name?: string }).name,
     title: 'Create a database',
     description: 'Creates an empty database. A name that is taken fails with ALREADY_EXISTS.',
     arguments: toolArguments({ body: 'CreateDatabaseRequest' }),
@@ -72,6 +81,8 @@ export const TOOLS: readonly FactumTool[] = [
   },
   {
     name: 'query_events',
+    operation: 'queryEvents',
+    databaseOf,
     title: 'Query events',
     description:
       'Reads events by selectors (OR-ed; the fields stream, event_type and subject of one selector are AND-ed; or the tree form with ' +
@@ -84,6 +95,8 @@ export const TOOLS: readonly FactumTool[] = [
   },
   {
     name: 'append_events',
+    operation: 'appendEvents',
+    databaseOf,
     title: 'Append events',
     description:
       'Appends CloudEvents 1.0 as one atomic transaction; each gets the next revision. Constraints are checked atomically with the ' +
@@ -100,12 +113,15 @@ export const TOOLS: readonly FactumTool[] = [
   },
   databaseRead(
     'list_state_views',
+    'listStateViews',
     'List state views',
     'Lists the state views (projections) of a database: content type, whether they are read by revision or effective time, and the parameters each takes.',
     async (ctx, db) => ({ state_views: await listStateViews(ctx, db) }),
   ),
   {
     name: 'render_state_view',
+    operation: 'renderStateView',
+    databaseOf,
     title: 'Render a state view',
     description:
       'Renders a state view, by default its latest version at the latest revision: revision renders it as of an earlier revision, ' +
@@ -121,12 +137,15 @@ export const TOOLS: readonly FactumTool[] = [
   },
   databaseRead(
     'list_state_changes',
+    'listStateChanges',
     'List state changes',
     'Lists the state changes (command handlers) of a database, with the state views each reads.',
     async (ctx, db) => ({ state_changes: await listStateChanges(ctx, db) }),
   ),
   {
     name: 'process_command',
+    operation: 'processCommand',
+    databaseOf,
     title: 'Process a command',
     description:
       'Sends a command (any JSON) to a state change: it reads its state views (parameters bound from parameters, else from the ' +
