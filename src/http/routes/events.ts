@@ -1,22 +1,48 @@
-import { Router } from 'express';
+import express, { Router, type Request, type RequestHandler, type Response } from 'express';
 import { parseConstraints } from '../../core/constraints.ts';
-import type { CloudEvent } from '../../core/events.ts';
+import { InvalidArgumentError } from '../../core/errors.ts';
+import { parseStoredEvent, type CloudEvent } from '../../core/events.ts';
+import { operations, schemaError } from '../../schema/openapi.ts';
 import { appendEvents } from '../../usecases/append-events.ts';
 import type { FactumContext } from '../../usecases/context.ts';
 import { getEvent, listEvents, queryEvents, type QueryRequest } from '../../usecases/query-events.ts';
+import {
+  binaryModeEvent,
+  binaryModeMessage,
+  constraintsHeader,
+  CONSTRAINTS_HEADER,
+  eventReadMode,
+  isBinaryModeAppend,
+  mediaTypeOf,
+  STRUCTURED_MEDIA_TYPE,
+} from '../cloudevents-binding.ts';
 import { sendEvents } from '../raw-json.ts';
 import { validate } from '../validate.ts';
 
-export function eventsRouter(ctx: FactumContext): Router {
-  const router = Router();
+export interface EventsRouterOptions {
+  /** Largest accepted body, in bytes: a binary-mode event's data is held to it as JSON bodies are. */
+  maxBodyBytes: number;
+}
 
-  router.post('/databases/:database/events', validate('appendEvents'), async (req, res) => {
-    // A bare array is the CloudEvents batch format; an object carries events and constraints.
-    const body = Array.isArray(req.body)
-      ? { events: req.body as CloudEvent[], constraints: undefined }
-      : (req.body as { events: CloudEvent[]; constraints?: unknown });
-    const result = await appendEvents(ctx, res.locals.params.database as string, body.events, parseConstraints(body.constraints));
-    res.json(result);
+const BATCH_MEDIA_TYPE = 'application/cloudevents-batch+json';
+const APPEND_MEDIA_TYPES = ['application/json', STRUCTURED_MEDIA_TYPE, BATCH_MEDIA_TYPE];
+
+export function eventsRouter(ctx: FactumContext, options: EventsRouterOptions): Router {
+  const router = Router();
+  // Binary mode's data may be of any media type; what the app's JSON parser left unread is read as bytes.
+  const dataBytes = express.raw({ type: () => true, limit: options.maxBodyBytes });
+
+  // One event in binary mode: its attributes in ce- headers, its data the body.
+  router.post('/databases/:database/events', binaryModeOnly, dataBytes, async (req, res) => {
+    const event = binaryModeEvent(req);
+    const constraints = parseConstraints(constraintsHeader(req));
+    res.json(await appendEvents(ctx, res.locals.params.database as string, [event], constraints));
+  });
+
+  // An AppendRequest, a batch, or one event in structured mode.
+  router.post('/databases/:database/events', appendMediaTypeOnly, validate('appendEvents'), async (req, res) => {
+    const { events, constraints } = appendRequestOf(req);
+    res.json(await appendEvents(ctx, res.locals.params.database as string, events, parseConstraints(constraints)));
   });
 
   router.get('/databases/:database/events', validate('listEvents'), async (_req, res) => {
@@ -25,9 +51,20 @@ export function eventsRouter(ctx: FactumContext): Router {
     sendEvents(res, page.events, { has_more: page.has_more, next_cursor: page.next_cursor });
   });
 
-  router.get('/databases/:database/events/:revision', validate('getEvent'), async (_req, res) => {
+  router.get('/databases/:database/events/:revision', validate('getEvent'), async (req, res) => {
     const raw = await getEvent(ctx, res.locals.params.database as string, res.locals.params.revision as number);
-    res.type('application/json').send(raw.json);
+    res.vary('Accept');
+    switch (eventReadMode(req, res.locals.query.content_mode)) {
+      case 'json':
+        res.type('application/json').send(raw.json);
+        return;
+      case 'structured':
+        // Events are stored in the JSON event format already: the same text, named as such.
+        res.type(STRUCTURED_MEDIA_TYPE).send(raw.json);
+        return;
+      case 'binary':
+        sendBinaryMode(res, binaryModeMessage(parseStoredEvent(raw)));
+    }
   });
 
   router.post('/databases/:database/query', validate('queryEvents'), async (req, res) => {
@@ -36,4 +73,55 @@ export function eventsRouter(ctx: FactumContext): Router {
   });
 
   return router;
+}
+
+const appendParams = operations.get('appendEvents')!.params!;
+
+/** Passes binary-mode appends on, with their path checked as validate() would; others go to the next route. */
+const binaryModeOnly: RequestHandler = (req, res, next) => {
+  if (!isBinaryModeAppend(req)) return next('route');
+  const params: Record<string, unknown> = { ...req.params };
+  if (!appendParams(params)) return next(schemaError(appendParams.errors![0]!));
+  res.locals.params = params;
+  res.locals.query = {};
+  next();
+};
+
+/** Refuses a body that is none of the append's forms, naming binary mode too (validate() knows only the JSON ones). */
+const appendMediaTypeOnly: RequestHandler = (req, _res, next) => {
+  const mediaType = mediaTypeOf(req.headers['content-type']);
+  if (APPEND_MEDIA_TYPES.includes(mediaType)) return next();
+  next(
+    new InvalidArgumentError(`Content-Type must be ${APPEND_MEDIA_TYPES.join(' or ')}, or be the data of one event whose attributes are ce- headers (binary mode)`, {
+      field: 'content-type',
+      value: mediaType || null,
+    }),
+  );
+};
+
+/** The events and constraints of an append whose body validate() has checked. */
+function appendRequestOf(req: Request): { events: CloudEvent[]; constraints?: unknown } {
+  const header = constraintsHeader(req);
+  switch (mediaTypeOf(req.headers['content-type'])) {
+    case STRUCTURED_MEDIA_TYPE:
+      return { events: [req.body as CloudEvent], constraints: header };
+    case BATCH_MEDIA_TYPE:
+      return { events: req.body as CloudEvent[], constraints: header };
+    default: {
+      if (header !== undefined) {
+        throw new InvalidArgumentError(`${CONSTRAINTS_HEADER} is for a single event or a batch: an AppendRequest carries its constraints in its constraints field`, {
+          field: CONSTRAINTS_HEADER,
+          reason: 'mixed_forms',
+        });
+      }
+      return req.body as { events: CloudEvent[]; constraints?: unknown };
+    }
+  }
+}
+
+function sendBinaryMode(res: Response, message: { headers: Record<string, string>; body: Buffer }): void {
+  // Set as they are: Express would add a charset to the Content-Type, which is the event's own.
+  for (const [name, value] of Object.entries(message.headers)) res.setHeader(name, value);
+  res.setHeader('Content-Length', message.body.length);
+  res.end(message.body);
 }
