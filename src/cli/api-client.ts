@@ -28,7 +28,8 @@ export interface ApiClient {
 const ATTEMPTS = 6;
 const CONNECTION_ATTEMPTS = 4;
 
-export function apiClient(url: string): ApiClient {
+/** `apiKey`: sent as `Authorization: Bearer`, for a server that has keys. */
+export function apiClient(url: string, apiKey?: string): ApiClient {
   let base: URL;
   try {
     base = new URL(url);
@@ -40,7 +41,7 @@ export function apiClient(url: string): ApiClient {
     for (let attempt = 1; ; attempt++) {
       let response: Response;
       try {
-        response = await fetch(baseUrl + path, { method, body, headers });
+        response = await fetch(baseUrl + path, { method, body, headers: apiKey ? { authorization: `Bearer ${apiKey}`, ...headers } : headers });
       } catch (error) {
         if (attempt < CONNECTION_ATTEMPTS) {
           await pause(attempt);

@@ -10,10 +10,11 @@ import { exportComponents } from './components-dir.ts';
 import { CommandError } from './failure.ts';
 import { fileOutput, resumeFile, stdoutOutput, type Output } from './output.ts';
 import { startProgress } from './progress.ts';
-import { integerOption, urlOption } from './options.ts';
+import { apiKeyOption, integerOption, urlOption } from './options.ts';
 
 interface ExportFlags {
   url: string;
+  apiKey?: string;
   database: string;
   after: string;
   output?: string;
@@ -28,6 +29,7 @@ export function exportCommand(): Command {
   return new Command('export')
     .description('write the events of a database as NDJSON (stdout or --output), and its state views and state changes into a directory')
     .addOption(urlOption())
+    .addOption(apiKeyOption())
     .requiredOption('-d, --database <name>', 'the database to export')
     .option('--after <revision>', 'export only the events after this revision (to continue an export)', '0')
     .option('-o, --output <file>', 'write the events to this file instead of stdout')
@@ -40,7 +42,7 @@ export function exportCommand(): Command {
 }
 
 async function runExport(flags: ExportFlags): Promise<void> {
-  const api = apiClient(flags.url);
+  const api = apiClient(flags.url, flags.apiKey);
   const pageSize = integerOption(flags.pageSize, '--page-size', 1, 10_000);
   if (flags.resume && !flags.output) throw new CommandError('--resume continues an export into a file: give --output', 2);
   if (flags.resume && flags.after !== '0') throw new CommandError('--resume finds where to continue itself: leave out --after', 2);

@@ -21,11 +21,12 @@ import { importComponents } from './components-dir.ts';
 import { CommandError } from './failure.ts';
 import { checkLine, missingRevisions, withoutAssigned, type CheckedLine } from './import-checks.ts';
 import { readLines, type Line } from './lines.ts';
-import { integerOption, urlOption } from './options.ts';
+import { apiKeyOption, integerOption, urlOption } from './options.ts';
 import { startProgress, type Progress } from './progress.ts';
 
 interface ImportFlags {
   url: string;
+  apiKey?: string;
   database: string;
   input?: string;
   componentsDir?: string;
@@ -42,6 +43,7 @@ export function importCommand(): Command {
   return new Command('import')
     .description('load an export (NDJSON from --input or stdin, and its components directory) into a database, creating it if needed')
     .addOption(urlOption())
+    .addOption(apiKeyOption())
     .requiredOption('-d, --database <name>', 'the database to import into')
     .option('-i, --input <file>', 'read the events from this file instead of stdin')
     .option('--components-dir <dir>', 'import the components from here (default with --input: <file>.components, if it exists)')
@@ -60,7 +62,7 @@ interface Input {
 }
 
 async function runImport(flags: ImportFlags): Promise<void> {
-  const api = apiClient(flags.url);
+  const api = apiClient(flags.url, flags.apiKey);
   const batchSize = integerOption(flags.batchSize, '--batch-size', 1, 100_000);
   const input = await openInput(flags.input);
   const total = input.rereadable ? await checkWhole(input) : undefined;
