@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { MAX_JSON_DEPTH } from '../../src/core/json-depth.ts';
 import { formBody, multipartBody, multipartType, nestedArrays, nestedSelector } from '../fuzz/bodies.ts';
 import { jsonOf, postRaw, type RawOutcome } from '../fuzz/raw-http.ts';
+import { loadConsoleCsrf } from '../support/console-csrf.ts';
 import { expectReply, useServer } from '../fuzz/test-server.ts';
 import { cloudEvent } from '../support/http.ts';
 
@@ -15,7 +16,11 @@ import { cloudEvent } from '../support/http.ts';
 const server = useServer({ storage: 'file' });
 
 const DEEP = 10_000;
-const post = (target: string, contentType: string, body: string | Buffer) => postRaw(server.port, target, contentType, body);
+/** Console forms go as a browser sends them: with the page's CSRF cookie and token. */
+const post = async (target: string, contentType: string, body: string | Buffer) => {
+  const csrf = target.includes('/console/') ? await loadConsoleCsrf(server.ts.server.url) : undefined;
+  return postRaw(server.port, target, contentType, body, csrf ? [['Cookie', csrf.cookie], ['X-CSRF-Token', csrf.token]] : []);
+};
 const event = (data: string) => `{"specversion":"1.0","id":"deep-${Math.random()}","source":"s","type":"Deep","data":${data}}`;
 
 function expectDepthRefusal(outcome: RawOutcome, field: string) {

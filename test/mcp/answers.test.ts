@@ -72,7 +72,9 @@ describe('a server fault in a tool', () => {
   let url: string;
 
   beforeAll(async () => {
-    const ctx = { store: { listDatabases: () => Promise.reject(new Error('disk on fire')) }, components: {}, now: () => new Date() } as unknown as FactumContext;
+    // A store with no server records (so no keys) whose database list fails.
+    const store = { listDatabases: () => Promise.reject(new Error('disk on fire')), getRecord: () => Promise.resolve(undefined) };
+    const ctx = { store, components: {}, now: () => new Date() } as unknown as FactumContext;
     const logger = pino({ level: 'info' }, { write: (line: string) => void logged.push(JSON.parse(line)) });
     server = createServer(createApp(ctx, { logger, version: 'test', maxBodyBytes: 1 << 20, maxComponentBytes: 1 << 20 }));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -15,7 +15,7 @@ import { InvalidArgumentError, PermissionDeniedError } from '../../core/errors.t
 import { requireAccess } from '../access/authorize.ts';
 import { sessionToken } from '../access/credentials.ts';
 import { isHtmx } from './htmx.ts';
-import { smallForm } from './page-router.ts';
+import { COMMAND_FORM_PATH, formParserFor } from './page-router.ts';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD']);
 export const SIGN_IN_PATH = '/console/sign-in';
@@ -24,12 +24,12 @@ const OPEN_PATHS = /^\/(?:assets\/|console\/sign-in\/?$)/i;
 
 /** What each state-changing console route needs; anything else that changes data needs admin. */
 const WRITE_ROUTES: Array<[RegExp, Permission]> = [
+  [COMMAND_FORM_PATH, 'write'],
   [/^\/console\/sign-out\/?$/i, 'read'],
   [/^\/console\/databases\/?$/i, 'admin'],
   [/^\/databases\/[^/]+\/console\/delete\/?$/i, 'admin'],
   [/^\/databases\/[^/]+\/console\/(?:state-views|state-changes)\/?$/i, 'deploy'],
   [/^\/databases\/[^/]+\/console\/(?:state-views|state-changes)\/[^/]+\/delete\/?$/i, 'deploy'],
-  [/^\/databases\/[^/]+\/console\/state-changes\/[^/]+(?:\/process)?\/?$/i, 'write'],
 ];
 
 declare module 'express-serve-static-core' {
@@ -95,7 +95,7 @@ export function consoleAccess(csrfSecret: string): ConsoleAccess {
       return next();
     }
     // A plain form post: its fields are read here (the route's own parser then finds them read).
-    smallForm(req, res, (error?: unknown) => next(error ?? (csrf.validateRequest(req) ? undefined : refused())));
+    formParserFor(req.path)(req, res, (error?: unknown) => next(error ?? (csrf.validateRequest(req) ? undefined : refused())));
   }
 
   return {

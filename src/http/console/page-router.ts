@@ -31,6 +31,17 @@ export function pageRouter(ctx: FactumContext): Router {
 /** The body of the console's small forms (create, delete): a few short fields. */
 export const smallForm = express.urlencoded({ extended: false, limit: '8kb', parameterLimit: 20 });
 
+/** The body of a command form: a command and its parameters as JSON text. */
+export const commandFormBody = express.urlencoded({ extended: false, limit: '1mb', parameterLimit: 10 });
+
+/** The command forms' paths (a state change's page, and its process fragment). */
+export const COMMAND_FORM_PATH = /^\/databases\/[^/]+\/console\/state-changes\/[^/]+(?:\/process)?\/?$/i;
+
+/** The parser for a console form posted to `path`: each form's own bounds. */
+export function formParserFor(path: string) {
+  return COMMAND_FORM_PATH.test(path) ? commandFormBody : smallForm;
+}
+
 const eventParams = operations.get('getEvent')!.params!;
 
 /** An event's revision from its page's path, by the API's rule for the same path. */

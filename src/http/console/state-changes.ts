@@ -3,11 +3,12 @@
  * sending it a command. On the database page each has a row with a command form whose outcome
  * htmx swaps in below the form; on its own page the same form works without JavaScript.
  */
-import express, { type RequestHandler, type Router } from 'express';
+import type { RequestHandler, Router } from 'express';
 import type { FactumContext } from '../../usecases/context.ts';
 import { describeDatabase } from '../../usecases/databases.ts';
 import { publishStateChange, stateChangeSummary, stateChangeVersions } from '../../usecases/state-changes.ts';
 import { multipartUpload } from '../upload.ts';
+import { commandFormBody } from './page-router.ts';
 import { CHANGE_LABELS, emptyCommandForm, readChangeForm, readCommandForm, requireWasm, toChangeDefinition } from './component-forms.ts';
 import { addDeleteRoutes, addUploadRoute, componentRouter, STATE_CHANGE_KIND } from './component-routes.ts';
 import { sendCommand } from './command-view.ts';
@@ -16,7 +17,6 @@ import { fromDatabasePage } from './htmx.ts';
 import type { SendPage } from './views.ts';
 
 /** A command and its parameters are JSON documents of their own, up to a size an API body could be. */
-const commandForm = express.urlencoded({ extended: false, limit: '1mb', parameterLimit: 10 });
 
 export function stateChangePages(ctx: FactumContext, page: SendPage, maxComponentBytes: number, checkCsrf: RequestHandler): Router {
   const router = componentRouter(ctx, STATE_CHANGE_KIND);
@@ -45,7 +45,7 @@ export function stateChangePages(ctx: FactumContext, page: SendPage, maxComponen
   });
 
   /** The command form without JavaScript: the state change's page with the outcome. */
-  router.post('/databases/:database/console/state-changes/:name', commandForm, async (req, res) => {
+  router.post('/databases/:database/console/state-changes/:name', commandFormBody, async (req, res) => {
     const { db } = res.locals;
     const name = req.params.name!;
     const context = await changePage(db, name);
@@ -55,7 +55,7 @@ export function stateChangePages(ctx: FactumContext, page: SendPage, maxComponen
   });
 
   /** What a command did, as a fragment; on the database page, its numbers and recent events too. */
-  router.post('/databases/:database/console/state-changes/:name/process', commandForm, async (req, res) => {
+  router.post('/databases/:database/console/state-changes/:name/process', commandFormBody, async (req, res) => {
     const database = res.locals.db.name;
     const outcome = await sendCommand(ctx, database, req.params.name!, readCommandForm(req.body), req);
     const context: Record<string, unknown> = { outcome, dbName: database };
