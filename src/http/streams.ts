@@ -66,8 +66,11 @@ export interface ClosableSink extends FrameSink {
   close(): void;
 }
 
-/** Starts a streamed response (status and headers go out now) and returns its sink. */
-export function startHttpStream(req: Request, res: Response, transport: StreamTransport): ClosableSink {
+/**
+ * Starts a streamed response (status and headers go out now) and returns its sink. Frames are
+ * written as JSON, or as `encode` has them (the console's HTML messages); it may skip a frame.
+ */
+export function startHttpStream(req: Request, res: Response, transport: StreamTransport, encode?: (frame: Frame) => string | undefined): ClosableSink {
   res.status(200).set({
     'Content-Type': transport === EVENT_STREAM ? 'text/event-stream; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
     'Cache-Control': 'no-cache, no-store',
@@ -84,6 +87,11 @@ export function startHttpStream(req: Request, res: Response, transport: StreamTr
     gone: gone.signal,
     write(frame) {
       if (res.writableEnded || res.destroyed) return;
+      if (encode) {
+        const text = encode(frame);
+        if (text !== undefined) res.write(text);
+        return;
+      }
       const json = frameJson(frame, req);
       res.write(transport === EVENT_STREAM ? sseMessage(frame, json) : `${json}\n`);
     },

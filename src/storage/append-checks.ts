@@ -6,7 +6,7 @@
 import { eventKey, type CloudEvent, type RawEvent } from '../core/events.ts';
 import { matchesSelector } from '../core/selectors.ts';
 import type { EventIndex } from './event-index.ts';
-import type { AppendOutcome, AppendRequest } from './types.ts';
+import { assertBlobKey, CHECKPOINT_MAX_BYTES, type AppendOutcome, type AppendRequest } from './types.ts';
 
 export interface StagedEvent {
   revision: number;
@@ -67,6 +67,33 @@ export async function checkAppend(
     existing.push(found);
   }
   return anyDuplicate ? { kind: 'duplicates', existing } : undefined;
+}
+
+/**
+ * The append's own bounds at `head` (staged events included): its quota, and that its checkpoint
+ * moves forward from `storedPosition`, the position of the checkpoint under its key (undefined:
+ * none). Checked, like the others, atomically with the write.
+ */
+export function checkBounds(
+  request: AppendRequest,
+  head: number,
+  storedPosition: number | undefined,
+): Extract<AppendOutcome, { kind: 'limit_exceeded' | 'checkpoint_behind' }> | undefined {
+  if (request.maxRevision !== undefined && head + request.events.length > request.maxRevision) return { kind: 'limit_exceeded', head };
+  if (request.checkpoint && storedPosition !== undefined && storedPosition >= request.checkpoint.position) {
+    return { kind: 'checkpoint_behind', position: storedPosition };
+  }
+  return undefined;
+}
+
+/** Refuses checkpoints no adapter could store in one transaction; the caller's mistake, not the data's. */
+export function assertCheckpoint(request: AppendRequest): void {
+  const { checkpoint } = request;
+  if (!checkpoint) return;
+  assertBlobKey(checkpoint.key);
+  if (request.events.length === 0) throw new Error('a checkpoint is written with events only');
+  if (checkpoint.bytes.byteLength > CHECKPOINT_MAX_BYTES) throw new Error(`checkpoint "${checkpoint.key}" is over ${CHECKPOINT_MAX_BYTES} bytes`);
+  if (!Number.isSafeInteger(checkpoint.position) || checkpoint.position < 0) throw new Error(`checkpoint position ${checkpoint.position} is not a revision`);
 }
 
 /**

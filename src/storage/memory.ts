@@ -3,9 +3,9 @@
  * and throwaway servers.
  */
 import { AlreadyExistsError, NotFoundError, UnavailableError } from '../core/errors.ts';
-import type { SelectorAttr } from '../core/selectors.ts';
+import { extensionsOf, type SelectorAttr } from '../core/selectors.ts';
 import { effectiveTimeMs, storedEventJson, type RawEvent } from '../core/events.ts';
-import { checkAppend, findByKey, mayBeStored, StagedEvents } from './append-checks.ts';
+import { assertCheckpoint, checkAppend, checkBounds, findByKey, mayBeStored, StagedEvents } from './append-checks.ts';
 import { EventIndex } from './event-index.ts';
 import { pageFromIndex } from './index-query.ts';
 import { SerialQueue } from './serial-queue.ts';
@@ -18,7 +18,12 @@ import {
   type EventQuery,
   type EventStore,
   type StorageHealth,
+  type StoreObserver,
 } from './types.ts';
+
+export interface MemoryEventStoreOptions {
+  observer?: StoreObserver;
+}
 
 interface MemoryDatabase {
   name: string;
@@ -27,6 +32,8 @@ interface MemoryDatabase {
   events: string[];
   writes: SerialQueue;
   blobs: Map<string, Uint8Array>;
+  /** The position of each checkpoint among the blobs. */
+  checkpoints: Map<string, number>;
 }
 
 export class MemoryEventStore implements EventStore {
@@ -34,6 +41,11 @@ export class MemoryEventStore implements EventStore {
   private readonly databases = new Map<string, MemoryDatabase>();
   private readonly records = new Map<string, Uint8Array>();
   private closed = false;
+  private readonly observer: StoreObserver | undefined;
+
+  constructor(options: MemoryEventStoreOptions = {}) {
+    this.observer = options.observer;
+  }
 
   async open(): Promise<void> {}
 
@@ -57,7 +69,7 @@ export class MemoryEventStore implements EventStore {
 
   async createDatabase(name: string, createdAt: string): Promise<DatabaseRecord> {
     if (this.databases.has(name)) throw new AlreadyExistsError(`database "${name}" already exists`, { name });
-    const db: MemoryDatabase = { name, createdAt, index: new EventIndex(), events: [], writes: new SerialQueue(), blobs: new Map() };
+    const db: MemoryDatabase = { name, createdAt, index: new EventIndex(), events: [], writes: new SerialQueue(), blobs: new Map(), checkpoints: new Map() };
     this.databases.set(name, db);
     return toRecord(db);
   }
@@ -69,23 +81,36 @@ export class MemoryEventStore implements EventStore {
   async appendTransaction(database: string, request: AppendRequest): Promise<AppendOutcome> {
     if (this.closed) throw new UnavailableError('the store is closed');
     const db = this.require(database);
+    assertCheckpoint(request);
     return db.writes.run(async () => {
-      const rejected = await checkAppend(db.index, request, new StagedEvents(), async (rev) => readFrom(db, rev));
+      const rejected =
+        (await checkAppend(db.index, request, new StagedEvents(), async (rev) => readFrom(db, rev))) ??
+        checkBounds(request, db.index.head, request.checkpoint && db.checkpoints.get(request.checkpoint.key));
       if (rejected) return rejected;
+      if (request.checkpoint) {
+        db.blobs.set(request.checkpoint.key, Uint8Array.from(request.checkpoint.bytes));
+        db.checkpoints.set(request.checkpoint.key, request.checkpoint.position);
+      }
       const firstRevision = db.index.head + 1;
+      let bytes = 0;
       request.events.forEach((event, i) => {
         const revision = firstRevision + i;
-        db.events.push(storedEventJson(event, revision, request.recordedtime));
+        const json = storedEventJson(event, revision, request.recordedtime);
+        db.events.push(json);
+        if (this.observer) bytes += Buffer.byteLength(json);
         const { source, type, subject, id } = event;
-        db.index.add(revision, { source, type, subject, id, effectiveTimeMs: effectiveTimeMs(event, request.recordedtime) });
+        db.index.add(revision, { source, type, subject, id, effectiveTimeMs: effectiveTimeMs(event, request.recordedtime), extensionAttributes: extensionsOf(event) });
       });
+      this.observer?.appended?.(database, request.events.length, bytes);
       return { kind: 'appended', firstRevision, lastRevision: db.index.head };
     });
   }
 
   async query(database: string, query: EventQuery): Promise<EventPage> {
     const db = this.require(database);
-    return pageFromIndex(db.index, query, async (revisions) => revisions.map((rev) => readFrom(db, rev)!));
+    const page = await pageFromIndex(db.index, query, async (revisions) => revisions.map((rev) => readFrom(db, rev)!));
+    this.observer?.queried?.(database, page.events.length);
+    return page;
   }
 
   async findByKeys(database: string, keys: ReadonlyArray<{ source: string; id: string }>): Promise<Array<RawEvent | undefined>> {
@@ -122,7 +147,10 @@ export class MemoryEventStore implements EventStore {
   async deleteBlobs(database: string, prefix: string): Promise<number> {
     const db = this.require(database);
     const doomed = [...db.blobs.keys()].filter((k) => k.startsWith(prefix));
-    for (const key of doomed) db.blobs.delete(key);
+    for (const key of doomed) {
+      db.blobs.delete(key);
+      db.checkpoints.delete(key);
+    }
     return doomed.length;
   }
 

@@ -23,11 +23,31 @@ export interface AppendGuard {
   scopes: Array<Selector | undefined>;
 }
 
+/**
+ * A blob written in the same transaction as the events (a consumer's position, acknowledged with
+ * the events its projection derived), and only if `position` is greater than that of the
+ * checkpoint stored under `key` before: positions only move forward, so work done twice cannot
+ * be committed twice. Read it back with getBlob; write and delete it no other way than appends
+ * and deleteBlobs. `bytes` are small (at most CHECKPOINT_MAX_BYTES).
+ */
+export interface AppendCheckpoint {
+  key: string;
+  position: number;
+  bytes: Uint8Array;
+}
+
+/** Checkpoint bytes an adapter must take in a transaction. */
+export const CHECKPOINT_MAX_BYTES = 4096;
+
 export interface AppendRequest {
   events: CloudEvent[];
   /** Shared by every event of the transaction. */
   recordedtime: string;
   guard?: AppendGuard;
+  /** Only with at least one event. */
+  checkpoint?: AppendCheckpoint;
+  /** The append writes nothing if its last revision would be greater (a quota on events). */
+  maxRevision?: number;
 }
 
 export type AppendOutcome =
@@ -38,7 +58,11 @@ export type AppendOutcome =
    */
   | { kind: 'duplicates'; existing: Array<RawEvent | undefined> }
   /** An event in a guarded scope was appended after the basis; nothing was written. */
-  | { kind: 'guard_failed'; head: number };
+  | { kind: 'guard_failed'; head: number }
+  /** The checkpoint stored under the key is at `position`, at or past the one given; nothing was written. */
+  | { kind: 'checkpoint_behind'; position: number }
+  /** The last revision would exceed `maxRevision`; nothing was written. */
+  | { kind: 'limit_exceeded'; head: number };
 
 export interface EventQuery {
   selector?: Selector;
@@ -70,6 +94,28 @@ export interface StorageHealth {
   status: 'connected' | 'unavailable';
   message?: string;
 }
+
+/**
+ * What an adapter reports as it works, for the server's metrics: plain callbacks, each
+ * optional, so storage knows nothing of how they are counted. They run on the write and read
+ * paths, so they must be cheap and must not throw.
+ */
+export interface StoreObserver {
+  /** A transaction was written: its events and the UTF-8 bytes of their stored JSON. */
+  appended?(database: string, events: number, bytes: number): void;
+  /** A query was answered with `events` events. */
+  queried?(database: string, events: number): void;
+  /** The file store wrote `transactions` transactions with one write and one fdatasync. */
+  groupCommitted?(transactions: number, syncSeconds: number): void;
+  /** DynamoDB answered one TransactWriteItems (each attempt counts once). */
+  transactionAttempted?(outcome: TransactionOutcome): void;
+}
+
+/**
+ * `conflict`: cancelled by a concurrent transaction; `throttled`: cancelled or refused for
+ * capacity; `condition_failed`: a condition did not hold (a lost race, a duplicate key).
+ */
+export type TransactionOutcome = 'committed' | 'conflict' | 'throttled' | 'condition_failed' | 'error';
 
 export interface EventStore {
   /** `file`, `memory` or `dynamodb`. */

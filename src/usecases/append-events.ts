@@ -3,7 +3,7 @@
  * the events atomically with a guard that no event in a constrained scope arrived after that
  * basis. If one did, the constraints are evaluated again at the new head.
  */
-import { AlreadyExistsError, FailedPreconditionError } from '../core/errors.ts';
+import { AlreadyExistsError, FailedPreconditionError, ResourceExhaustedError } from '../core/errors.ts';
 import { done, tryAgain, withRetries, type RetryPolicy } from '../core/retry.ts';
 import { assertEventSemantics, isSameEvent, parseStoredEvent, type CloudEvent, type RawEvent } from '../core/events.ts';
 import {
@@ -18,6 +18,8 @@ import type { Selector } from '../core/selectors.ts';
 import type { EventStore } from '../storage/types.ts';
 import type { FactumContext } from './context.ts';
 import { requireDatabase } from './require-database.ts';
+import { eventsQuota } from './access/quotas.ts';
+import { ackCheckpoint, behind, consumerOfAck, type ConsumerAck } from './subscriptions/consumer-ack.ts';
 
 export interface AppendResult {
   /** Revision of the transaction's last event. */
@@ -32,6 +34,8 @@ export interface AppendResult {
 export interface AppendOptions {
   /** Check everything, write nothing, and answer with the revisions the events would get. */
   dryRun?: boolean;
+  /** Moves a consumer's position in the same transaction as the events (consumer-ack.ts). */
+  consumerAck?: ConsumerAck;
 }
 
 /**
@@ -49,6 +53,9 @@ export async function appendEvents(
 ): Promise<AppendResult> {
   assertEventSemantics(events);
   await requireDatabase(ctx, database);
+  const { consumerAck } = options;
+  const consumer = consumerAck && (await consumerOfAck(ctx, database, consumerAck, events.length));
+  const quota = await eventsQuota(ctx, database);
 
   return withRetries(GUARD_RETRIES, { what: `append to "${database}"`, why: 'concurrent changes in its constrained scope', details: { database } }, async () => {
     // A retry of a stored transaction must be recognised before constraints, which its own
@@ -57,8 +64,10 @@ export async function appendEvents(
     if (replay) return done(replay);
 
     const head = (await requireDatabase(ctx, database)).latest_revision;
+    if (quota !== null && head + events.length > quota) throw overQuota(database, quota, head, events.length);
     const violations = await evaluate(ctx.store, database, constraints, head);
     if (violations.length > 0) throw await violationError(ctx.store, database, violations, head);
+    const checkpoint = consumer && (await ackCheckpoint(ctx, database, consumer, consumerAck!, head));
     if (options.dryRun) return done<AppendResult>({ revision: head + events.length, events_count: events.length, dry_run: true });
 
     const scopes = guardScopes(constraints);
@@ -66,6 +75,9 @@ export async function appendEvents(
       events,
       recordedtime: ctx.now().toISOString(),
       guard: scopes.length > 0 ? { basis: head, scopes } : undefined,
+      checkpoint,
+      // Revisions are dense from 1, so the last revision is the number of events stored.
+      maxRevision: quota ?? undefined,
     });
     switch (outcome.kind) {
       case 'appended':
@@ -78,7 +90,22 @@ export async function appendEvents(
       }
       case 'guard_failed':
         return tryAgain;
+      case 'checkpoint_behind':
+        throw behind(database, consumerAck!, outcome.position);
+      case 'limit_exceeded':
+        // Concurrent appends filled the quota since the check above.
+        throw overQuota(database, quota!, outcome.head, events.length);
     }
+  });
+}
+
+/** The refusal of an append that would take the database past its events quota. */
+function overQuota(database: string, quota: number, used: number, adding: number): ResourceExhaustedError {
+  return new ResourceExhaustedError(`database "${database}" holds ${used} of its quota of ${quota} events: the ${adding} of this append would pass it`, {
+    database,
+    events_quota: quota,
+    events_used: used,
+    events_in_request: adding,
   });
 }
 

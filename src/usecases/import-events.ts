@@ -181,6 +181,10 @@ async function appendRun(ctx: FactumContext, database: string, run: Run, head: n
         revision: outcome.existing[at]!.revision,
       });
     }
+    case 'checkpoint_behind':
+    case 'limit_exceeded':
+      // An import asks for neither a checkpoint nor a limit; a store answering so is broken.
+      throw new Error(`the store answered an import's append with ${outcome.kind}`);
   }
 }
 

@@ -222,6 +222,32 @@ describe('rate limits', () => {
   });
 });
 
+describe('events quotas', () => {
+  let ts: TestServer;
+  afterEach(() => ts?.stop());
+
+  it('refuse an append that would pass the quota, writing nothing, also when appends race for the last places', async () => {
+    ts = await startTestServer({ storage: 'file' });
+    await ts.client.post('/databases', { name: 'shop' });
+    expect((await ts.client.put('/databases/shop/quota', { events: 5 })).body).toEqual({ database: 'shop', events_used: 0, events_quota: 5 });
+    expect((await ts.client.post('/databases/shop/events', { events: [cloudEvent(), cloudEvent()] })).status).toBe(200);
+    const over = await ts.client.post('/databases/shop/events', { events: [cloudEvent(), cloudEvent(), cloudEvent(), cloudEvent()] });
+    expect(over.status).toBe(429);
+    expect(over.body.error).toMatchObject({ code: 'RESOURCE_EXHAUSTED', details: { events_quota: 5, events_used: 2, events_in_request: 4 } });
+    expect(over.headers.get('retry-after')).toBeNull();
+    expect((await ts.client.get('/databases/shop')).body.event_count).toBe(2);
+    // Ten single-event appends race for the three places left: exactly three get one.
+    const raced = await Promise.all(Array.from({ length: 10 }, () => ts.client.post('/databases/shop/events', { events: [cloudEvent()] })));
+    expect(raced.filter((r) => r.status === 200)).toHaveLength(3);
+    expect(raced.filter((r) => r.status === 429)).toHaveLength(7);
+    expect((await ts.client.get('/databases/shop/quota')).body).toEqual({ database: 'shop', events_used: 5, events_quota: 5 });
+    // Removing the quota lets appends in again.
+    expect((await ts.client.put('/databases/shop/quota', { events: null })).status).toBe(200);
+    expect((await ts.client.post('/databases/shop/events', { events: [cloudEvent()] })).status).toBe(200);
+    expect((await ts.client.put('/databases/shop/quota', { events: -1 })).status).toBe(400);
+  });
+});
+
 describe('onboarding and llms.txt', () => {
   let ts: TestServer;
   afterEach(() => ts?.stop());

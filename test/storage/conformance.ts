@@ -6,6 +6,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CloudEvent, StoredEvent } from '../../src/core/events.ts';
 import type { Selector } from '../../src/core/selectors.ts';
 import type { AppendOutcome, EventQuery, EventStore } from '../../src/storage/types.ts';
+import { describeCheckpointCases } from './conformance-checkpoints.ts';
+import { describeExtensionCases } from './conformance-extensions.ts';
 
 export interface StoreFixture {
   store: EventStore;
@@ -176,6 +178,14 @@ export function describeEventStoreConformance(adapterName: string, makeFixture: 
         expect(others.every((o) => o.kind === 'appended')).toBe(true);
         expect((await all('db', { selector: eq('subject', 'taken-name') }))).toHaveLength(1);
       });
+    });
+
+    describe('extension attributes', () => {
+      describeExtensionCases({ store: () => store, reopen: async () => (fx.reopen ? (store = await fx.reopen()) : undefined) });
+    });
+
+    describe('checkpoints and revision limits', () => {
+      describeCheckpointCases({ store: () => store, reopen: async () => (fx.reopen ? (store = await fx.reopen()) : undefined) });
     });
 
     describe('queries', () => {

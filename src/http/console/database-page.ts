@@ -6,6 +6,7 @@ import { listStateChanges } from '../../usecases/state-changes.ts';
 import { listStateViews, stateViewSummary, type StateViewSummary, type StateViewVersion } from '../../usecases/state-views.ts';
 import { emptyChangeForm, emptyViewForm } from './component-forms.ts';
 import { toEventView } from './event-view.ts';
+import { consumersSection } from './live.ts';
 import { canonicalQuery, emptyQueryForm } from './query-form.ts';
 
 const RECENT_EVENTS = 10;
@@ -33,8 +34,8 @@ export async function recentEvents(ctx: FactumContext, database: string) {
 /** What the database page needs; `extra` carries a form's values, its error or a notice. */
 export async function databasePage(ctx: FactumContext, name: string, extra: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
   const db = await describeDatabase(ctx, name);
-  const [recent, components] = await Promise.all([recentEvents(ctx, db.name), componentLists(ctx, db.name)]);
-  return { title: db.name, db, ...recent, ...components, viewForm: emptyViewForm(), changeForm: emptyChangeForm(), ...extra };
+  const [recent, components, consumers] = await Promise.all([recentEvents(ctx, db.name), componentLists(ctx, db.name), consumersSection(ctx, db.name)]);
+  return { title: db.name, db, ...recent, ...components, ...consumers, viewForm: emptyViewForm(), changeForm: emptyChangeForm(), ...extra };
 }
 
 /**

@@ -13,11 +13,12 @@ import { consoleAccess } from './access.ts';
 import { assetsRouter } from './assets.ts';
 import { databasePages } from './databases.ts';
 import { eventPages } from './events.ts';
+import { livePages } from './live.ts';
 import { pageErrorHandler } from './page-errors.ts';
 import { stateChangePages } from './state-changes.ts';
 import { stateViewPages } from './state-views.ts';
 import { signInPages } from './sign-in.ts';
-import { pageSender } from './views.ts';
+import { fragmentRenderer, pageSender } from './views.ts';
 
 export interface ConsoleOptions {
   version: string;
@@ -45,6 +46,7 @@ export function consoleRouter(ctx: FactumContext, options: ConsoleOptions): [Rou
   router.use(signInPages(ctx, page));
   router.use(databasePages(ctx, page));
   router.use(eventPages(ctx, page));
+  router.use(livePages(ctx, page, fragmentRenderer(options.version)));
   router.use(stateViewPages(ctx, page, options.maxComponentBytes, access.checkCsrfAfterBody));
   router.use(stateChangePages(ctx, page, options.maxComponentBytes, access.checkCsrfAfterBody));
   router.use(pageErrors);

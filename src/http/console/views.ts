@@ -32,6 +32,14 @@ export function pageSender(version: string): SendPage {
   };
 }
 
+/** Renders a fragment as text, for what is not a response of its own (the messages of a live stream). */
+export type RenderFragment = (res: Response, template: string, context: object) => string;
+
+export function fragmentRenderer(version: string): RenderFragment {
+  const env = createEnvironment(version);
+  return (res, template, context) => env.render(template, { ...(res.locals.pageGlobals ?? { csrfToken: '', signedIn: undefined, can: () => false }), ...context });
+}
+
 function createEnvironment(version: string): nunjucks.Environment {
   const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(VIEWS_DIR), {
     autoescape: true,

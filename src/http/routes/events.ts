@@ -5,6 +5,7 @@ import { parseStoredEvent, type CloudEvent } from '../../core/events.ts';
 import { operations, schemaError } from '../../schema/openapi.ts';
 import { appendEvents } from '../../usecases/append-events.ts';
 import type { FactumContext } from '../../usecases/context.ts';
+import type { ConsumerAck } from '../../usecases/subscriptions/consumer-ack.ts';
 import { getEvent, listEvents, queryEvents, type QueryRequest } from '../../usecases/query-events.ts';
 import {
   binaryModeEvent,
@@ -41,8 +42,8 @@ export function eventsRouter(ctx: FactumContext, options: EventsRouterOptions): 
 
   // An AppendRequest, a batch, or one event in structured mode.
   router.post('/databases/:database/events', appendMediaTypeOnly, validate('appendEvents'), async (req, res) => {
-    const { events, constraints } = appendRequestOf(req);
-    res.json(await appendEvents(ctx, res.locals.params.database as string, events, parseConstraints(constraints)));
+    const { events, constraints, consumer_ack } = appendRequestOf(req);
+    res.json(await appendEvents(ctx, res.locals.params.database as string, events, parseConstraints(constraints), { consumerAck: consumer_ack }));
   });
 
   router.get('/databases/:database/events', validate('listEvents'), async (_req, res) => {
@@ -100,7 +101,7 @@ const appendMediaTypeOnly: RequestHandler = (req, _res, next) => {
 };
 
 /** The events and constraints of an append whose body validate() has checked. */
-function appendRequestOf(req: Request): { events: CloudEvent[]; constraints?: unknown } {
+function appendRequestOf(req: Request): { events: CloudEvent[]; constraints?: unknown; consumer_ack?: ConsumerAck } {
   const header = constraintsHeader(req);
   switch (mediaTypeOf(req.headers['content-type'])) {
     case STRUCTURED_MEDIA_TYPE:
@@ -114,7 +115,7 @@ function appendRequestOf(req: Request): { events: CloudEvent[]; constraints?: un
           reason: 'mixed_forms',
         });
       }
-      return req.body as { events: CloudEvent[]; constraints?: unknown };
+      return req.body as { events: CloudEvent[]; constraints?: unknown; consumer_ack?: ConsumerAck };
     }
   }
 }

@@ -34,6 +34,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Metrics in the Prometheus text format
+         * @description Node's process metrics and Factum's own (README: Operations, Metrics): requests by route
+         *     template and status, appends and queries, group commits of the file store, DynamoDB
+         *     transactions, component calls, subscriptions and consumer lag. Nothing names a database
+         *     unless the server was started with `--metrics-database-labels`, so a key for every
+         *     database is needed.
+         */
+        get: operations["getMetrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/openapi.yaml": {
         parameters: {
             query?: never;
@@ -45,6 +69,116 @@ export interface paths {
         get: operations["openapiDocument"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/llms.txt": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A short description of this API for agents and other programs
+         * @description Plain text made from this document when the server starts: the base URL, how to
+         *     authenticate and onboard, the main routes with their request and response shapes, and the
+         *     error codes. It cannot drift from the API, because it is this document, summarised.
+         */
+        get: operations["llmsTxt"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List API keys (never their secrets) */
+        get: operations["listKeys"];
+        put?: never;
+        /**
+         * Create an API key; its secret is in this answer and nowhere else
+         * @description The secret is shown once: the server keeps only its SHA-256 hash. Send it as
+         *     `Authorization: Bearer <secret>` or `X-API-Key: <secret>`. Creating the first key makes
+         *     every route except `GET /health`, `GET /openapi.yaml`, `GET /llms.txt` and onboarding
+         *     require a key, for good.
+         */
+        post: operations["createKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/keys/{key_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The key's id (not its secret). */
+                key_id: string;
+            };
+            cookie?: never;
+        };
+        /** Describe an API key */
+        get: operations["getKey"];
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an API key
+         * @description Takes effect at once, on every server sharing the storage; the key's console sessions end with it.
+         */
+        delete: operations["revokeKey"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Events used and quota of each database the key may read */
+        get: operations["getUsage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/onboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Get a database and a key for it in one call (when the server allows onboarding)
+         * @description Only on a server started with `--onboarding`; elsewhere 404. Creates a database for the
+         *     identity (its email) and a key scoped to it with `read`, `write` and `deploy`, and the
+         *     database's events quota. The same identity again is 409 ALREADY_EXISTS. Rate limited per
+         *     client address.
+         */
+        post: operations["onboard"];
         delete?: never;
         options?: never;
         head?: never;
@@ -93,6 +227,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/databases/{database}/quota": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The database name. */
+                database: components["parameters"]["Database"];
+            };
+            cookie?: never;
+        };
+        /** The database's events quota and use */
+        get: operations["getQuota"];
+        /**
+         * Set or remove the database's events quota
+         * @description An append that would take the database past `events` is refused with 429
+         *     RESOURCE_EXHAUSTED and writes nothing. `null` removes the quota. A quota below the
+         *     events already stored only stops further appends.
+         */
+        put: operations["setQuota"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/databases/{database}/events": {
         parameters: {
             query?: never;
@@ -135,8 +295,28 @@ export interface paths {
          *     again at the new head, a bounded number of times; then it answers 409 ABORTED with
          *     `Retry-After`, having written nothing.
          *
-         *     The body is either an `AppendRequest` object (`application/json`) or a bare array of
-         *     events (`application/cloudevents-batch+json`).
+         *     The body is an `AppendRequest` object (`application/json`), a bare array of events
+         *     (`application/cloudevents-batch+json`), or one event in a content mode of the CloudEvents
+         *     HTTP binding:
+         *     - **structured** (`application/cloudevents+json`): the body is the event, a `CloudEvent`.
+         *     - **binary**: the attributes are `ce-` headers (`ce-specversion`, `ce-id`, `ce-source`,
+         *       `ce-type`, `ce-subject`, `ce-time`, `ce-dataschema`, and extensions: `ce-priority`
+         *       is the attribute `priority`), each value percent-encoded as the binding says (UTF-8,
+         *       `%XX`; a double-quoted value is unquoted first); `Content-Type` is `datacontenttype`;
+         *       the body is the data. A JSON body (`application/json`, `…+json`) is stored as `data`,
+         *       any other as `data_base64`, byte for byte; an empty body means no data. Values from
+         *       headers are strings, extensions included. A request is in binary mode when it has a
+         *       `ce-` header; next to `application/cloudevents+json` or the batch type that is 400.
+         *       `ce-data`, `ce-data_base64`, `ce-datacontenttype`, `ce-revision` and
+         *       `ce-recordedtime` are refused, as is a header sent twice, one that is not printable
+         *       ASCII, bad percent-encoding or bytes that are not UTF-8.
+         *     The event is checked against `CloudEvent` as in any other form; a binary-mode error
+         *     names the header (`details.field` `ce-id`, `details.attribute` `id`).
+         *
+         *     **Constraints** of a single event or a batch go in the `Factum-Constraints` header: the
+         *     JSON array an `AppendRequest` holds in `constraints`, checked by the same schema, with the
+         *     same errors (`constraints[0].type`, …) and the same 409 answers. An `AppendRequest` keeps
+         *     its constraints in its body; the header beside one is 400.
          */
         post: operations["appendEvents"];
         delete?: never;
@@ -156,7 +336,22 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** Read one event by revision */
+        /**
+         * Read one event by revision
+         * @description The event as stored, `revision` and `recordedtime` included, in Factum's JSON
+         *     (`application/json`), or in a content mode of the CloudEvents HTTP binding:
+         *     - **structured**: with `Accept: application/cloudevents+json` (preferred over
+         *       `application/json`), or `content_mode=structured`, the same JSON as
+         *       `application/cloudevents+json`.
+         *     - **binary**: only with `content_mode=binary`, since no `Accept` can ask for it (the
+         *       answer's type is the event's own). Every attribute but the data is a `ce-` header,
+         *       percent-encoded as the binding says (`ce-revision` and `ce-recordedtime` too, values as
+         *       strings); `Content-Type` is `datacontenttype` (`application/json` for JSON data
+         *       without one, none for an event without data or a datacontenttype); the body is the
+         *       data: the bytes of `data_base64`, the text of a string `data` of a non-JSON type, JSON
+         *       otherwise. An event whose `datacontenttype` is not printable ASCII, or whose
+         *       attributes would be over 16 KiB of headers, is 400 in this mode (read it structured).
+         */
         get: operations["getEvent"];
         put?: never;
         post?: never;
@@ -508,6 +703,34 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/databases/{database}/values/extensions/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The database name. */
+                database: components["parameters"]["Database"];
+                /** @description The extension attribute, by its CloudEvents name (`course`). */
+                name: components["schemas"]["ExtensionName"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Distinct values of an extension attribute, by prefix (type-ahead)
+         * @description The distinct values of the extension attribute among the database's events that start
+         *     with `prefix` (case-sensitive), at most `limit` of them. Integers and booleans are
+         *     listed by their canonical strings. In ascending order; with DynamoDB storage, in UTF-8
+         *     byte order.
+         */
+        get: operations["listExtensionValues"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/databases/{database}/state-views": {
         parameters: {
             query?: never;
@@ -837,10 +1060,61 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * @description read: list and describe databases, query and read events, render state views, subscribe
+         *     (consumers included); write: append and process commands; deploy: upload and delete
+         *     components; admin: everything, plus databases, imports, quotas and keys; metrics:
+         *     `GET /metrics` only.
+         * @enum {string}
+         */
+        Permission: "read" | "write" | "deploy" | "admin" | "metrics";
+        ApiKey: {
+            id: string;
+            name: string;
+            /** @description Database names, or `*` for every database. */
+            databases: string[];
+            permissions: components["schemas"]["Permission"][];
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            expires_at: string | null;
+        };
+        CreateKeyRequest: {
+            name: string;
+            databases: (components["schemas"]["DatabaseName"] | "*")[];
+            permissions: components["schemas"]["Permission"][];
+            /** Format: date-time */
+            expires_at?: string | null;
+        };
+        CreatedKey: {
+            key: components["schemas"]["ApiKey"];
+            /** @description The key itself, `factum_` and 43 characters. Shown only in this answer. */
+            secret: string;
+        };
+        DatabaseUsage: {
+            database: string;
+            events_used: number;
+            events_quota: number | null;
+        };
+        SetQuotaRequest: {
+            events: number | null;
+        };
+        OnboardRequest: {
+            name: string;
+            /** Format: email */
+            email: string;
+        };
+        Onboarded: {
+            database: components["schemas"]["Database"];
+            key: components["schemas"]["ApiKey"];
+            /** @description The key itself; shown only in this answer. */
+            secret: string;
+            quota: components["schemas"]["DatabaseUsage"];
+        };
         Error: {
             error: {
                 /** @enum {string} */
-                code: "NOT_FOUND" | "ALREADY_EXISTS" | "INVALID_ARGUMENT" | "FAILED_PRECONDITION" | "ABORTED" | "RESOURCE_EXHAUSTED" | "PAYLOAD_TOO_LARGE" | "UNAVAILABLE" | "INTERNAL";
+                code: "NOT_FOUND" | "ALREADY_EXISTS" | "INVALID_ARGUMENT" | "UNAUTHENTICATED" | "PERMISSION_DENIED" | "FAILED_PRECONDITION" | "ABORTED" | "RESOURCE_EXHAUSTED" | "PAYLOAD_TOO_LARGE" | "UNAVAILABLE" | "INTERNAL";
                 message: string;
                 /**
                  * @description Facts about the failure. For invalid requests: `field` (and `index` for an event of
@@ -913,9 +1187,13 @@ export interface components {
             recordedtime: string;
         };
         /**
-         * @description Either the field form (`stream`, `event_type`, `subject`, AND-ed; `source` is accepted
-         *     as another name for `stream`) or the tree form, told apart by `type`. In the tree form,
-         *     `equals` on `subject` with `null` matches events without a subject.
+         * @description Either the field form (`stream`, `event_type`, `subject` and `extensions`, AND-ed;
+         *     `source` is accepted as another name for `stream`) or the tree form, told apart by
+         *     `type`. Extension attributes are named apart from the built-in ones: `{"extensions":
+         *     {"course": "c1"}}` in the field form, `{"type": "equals", "attr": {"extension": {"name":
+         *     "course", "value": "c1"}}}` in the tree form (also with `starts_with`). Integer and
+         *     boolean extension values compare by their canonical strings (`"5"`, `"true"`). In the
+         *     tree form, `equals` on `subject` with `null` matches events without a subject.
          */
         Selector: components["schemas"]["LeafSelector"] | components["schemas"]["CompositeSelector"] | components["schemas"]["FieldSelector"];
         FieldSelector: {
@@ -923,6 +1201,10 @@ export interface components {
             source?: string;
             event_type?: string;
             subject?: string;
+            /** @description Extension attributes by name, each with the value it must have; AND-ed. */
+            extensions?: {
+                [key: string]: string;
+            };
         };
         LeafSelector: {
             /** @enum {string} */
@@ -932,8 +1214,14 @@ export interface components {
                 source?: string;
                 event_type?: string;
                 subject?: string | null;
+                extension?: {
+                    name: components["schemas"]["ExtensionName"];
+                    value: string;
+                };
             };
         };
+        /** @description a CloudEvents extension name: lower-case letters a-z and digits 0-9, at most 64 characters (CloudEvents recommends 20) */
+        ExtensionName: string;
         CompositeSelector: {
             /** @enum {string} */
             type: "and" | "or";
@@ -952,8 +1240,15 @@ export interface components {
         };
         AppendRequest: {
             events: components["schemas"]["CloudEventBatch"];
-            constraints?: components["schemas"]["RevisionConstraint"][];
+            constraints?: components["schemas"]["RevisionConstraints"];
+            consumer_ack?: components["schemas"]["ConsumerAck"];
         };
+        /** @description Moves a durable consumer's position to `revision` in the same transaction as the events, so a projection that appends what it derived from events up to `revision` never commits that work twice. The consumer must exist (404 NOT_FOUND); `revision` must be at most the latest revision before the append (400 INVALID_ARGUMENT) and past the consumer's position, or nothing is written (409 FAILED_PRECONDITION, with the position in `details`). */
+        ConsumerAck: {
+            consumer: components["schemas"]["ConsumerName"];
+            revision: number;
+        };
+        RevisionConstraints: components["schemas"]["RevisionConstraint"][];
         AppendResponse: {
             /** @description Revision of the transaction's last event. */
             revision: number;
@@ -995,15 +1290,16 @@ export interface components {
             /** @description The revision the query reads at. */
             revision: number;
         };
-        /** @description What type-ahead asks for; the parameters of listAttributeValues. */
+        /** @description What type-ahead asks for; the parameters of listAttributeValues (an attribute) and listExtensionValues (an extension). */
         AttributeValuesRequest: {
             /** @enum {string} */
-            attribute: "stream" | "event_type" | "subject";
+            attribute?: "stream" | "event_type" | "subject";
+            extension?: components["schemas"]["ExtensionName"];
             /** @default  */
             prefix?: string;
             /** @default 20 */
             limit?: number;
-        };
+        } & (unknown | unknown);
         AttributeValues: {
             values: string[];
         };
@@ -1285,6 +1581,15 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
+        /** @description RESOURCE_EXHAUSTED, too many requests in the window; `Retry-After` says when to try again. */
+        RateLimited: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
         /** @description The body is over the server's size limit. */
         PayloadTooLarge: {
             headers: {
@@ -1360,6 +1665,26 @@ export interface operations {
             };
         };
     };
+    getMetrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The metrics. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+        };
+    };
     openapiDocument: {
         parameters: {
             query?: never;
@@ -1378,6 +1703,171 @@ export interface operations {
                     "application/yaml": string;
                 };
             };
+        };
+    };
+    llmsTxt: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The description, as Markdown. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+        };
+    };
+    listKeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every key, oldest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        keys: components["schemas"]["ApiKey"][];
+                    };
+                };
+            };
+        };
+    };
+    createKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateKeyRequest"];
+            };
+        };
+        responses: {
+            /** @description Created. `Location` names the key. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedKey"];
+                };
+            };
+            400: components["responses"]["InvalidArgument"];
+        };
+    };
+    getKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The key's id (not its secret). */
+                key_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The key. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        key: components["schemas"]["ApiKey"];
+                    };
+                };
+            };
+            404: components["responses"]["NotFound"];
+        };
+    };
+    revokeKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The key's id (not its secret). */
+                key_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: components["responses"]["NotFound"];
+        };
+    };
+    getUsage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One entry per database. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        databases: components["schemas"]["DatabaseUsage"][];
+                    };
+                };
+            };
+        };
+    };
+    onboard: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OnboardRequest"];
+            };
+        };
+        responses: {
+            /** @description Onboarded. The key's secret is in this answer and nowhere else. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Onboarded"];
+                };
+            };
+            400: components["responses"]["InvalidArgument"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["RateLimited"];
         };
     };
     listDatabases: {
@@ -1476,6 +1966,59 @@ export interface operations {
             404: components["responses"]["NotFound"];
         };
     };
+    getQuota: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The database name. */
+                database: components["parameters"]["Database"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The quota (null when there is none) and the events stored. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DatabaseUsage"];
+                };
+            };
+            404: components["responses"]["NotFound"];
+        };
+    };
+    setQuota: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The database name. */
+                database: components["parameters"]["Database"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SetQuotaRequest"];
+            };
+        };
+        responses: {
+            /** @description The quota now in force. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DatabaseUsage"];
+                };
+            };
+            400: components["responses"]["InvalidArgument"];
+            404: components["responses"]["NotFound"];
+        };
+    };
     listEvents: {
         parameters: {
             query?: {
@@ -1508,7 +2051,18 @@ export interface operations {
     appendEvents: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The append's constraints as a JSON array (`RevisionConstraints`), for a single event or a batch; printable ASCII (other characters as JSON `\u` escapes). */
+                "Factum-Constraints"?: string;
+                /** @description Binary mode: `1.0`. The other attributes are `ce-` headers of the same form. */
+                "ce-specversion"?: string;
+                /** @description Binary mode: the event id, percent-encoded. */
+                "ce-id"?: string;
+                /** @description Binary mode: the event source (its stream), percent-encoded. */
+                "ce-source"?: string;
+                /** @description Binary mode: the event type, percent-encoded. */
+                "ce-type"?: string;
+            };
             path: {
                 /** @description The database name. */
                 database: components["parameters"]["Database"];
@@ -1519,6 +2073,8 @@ export interface operations {
             content: {
                 "application/json": components["schemas"]["AppendRequest"];
                 "application/cloudevents-batch+json": components["schemas"]["CloudEventBatch"];
+                "application/cloudevents+json": components["schemas"]["CloudEvent"];
+                "*/*": unknown;
             };
         };
         responses: {
@@ -1539,7 +2095,10 @@ export interface operations {
     };
     getEvent: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description `structured` or `binary`: the CloudEvents content mode of the answer, whatever `Accept` says. */
+                content_mode?: "structured" | "binary";
+            };
             header?: never;
             path: {
                 /** @description The database name. */
@@ -1553,10 +2112,14 @@ export interface operations {
             /** @description The event. */
             200: {
                 headers: {
+                    /** @description `Accept`: the answer depends on it. */
+                    Vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["StoredEvent"];
+                    "application/cloudevents+json": components["schemas"]["StoredEvent"];
+                    "*/*": unknown;
                 };
             };
             400: components["responses"]["InvalidArgument"];
@@ -1976,6 +2539,38 @@ export interface operations {
                 database: components["parameters"]["Database"];
                 /** @description `stream` (the CloudEvents `source`), `event_type` or `subject`. */
                 attribute: components["schemas"]["AttributeValuesRequest"]["attribute"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The matching values. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AttributeValues"];
+                };
+            };
+            400: components["responses"]["InvalidArgument"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    listExtensionValues: {
+        parameters: {
+            query?: {
+                /** @description Default empty (every value). */
+                prefix?: components["schemas"]["AttributeValuesRequest"]["prefix"];
+                /** @description Default 20. */
+                limit?: components["schemas"]["AttributeValuesRequest"]["limit"];
+            };
+            header?: never;
+            path: {
+                /** @description The database name. */
+                database: components["parameters"]["Database"];
+                /** @description The extension attribute, by its CloudEvents name (`course`). */
+                name: components["schemas"]["ExtensionName"];
             };
             cookie?: never;
         };

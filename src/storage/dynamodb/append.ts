@@ -19,6 +19,7 @@ import { startCatchUp } from './catch-up.ts';
 import type { Incarnation, StoreContext, Uncovered } from './context.ts';
 import { brokenGuards, type Guarded } from './guards.ts';
 import { assertWithinLimits } from './items.ts';
+import { A } from './keys.ts';
 import { lookupKeys } from './read.ts';
 
 /** One append waiting for, or taking part in, a group commit. */
@@ -71,6 +72,7 @@ export async function commitRound(ctx: StoreContext, name: string, members: Memb
     const emptyOnes = pending.filter((m) => m.request.events.length === 0);
     const broken = await brokenGuards(ctx, basis.inc.dbId, emptyOnes, basis.head);
     for (const m of emptyOnes) {
+      if (pastLimit(m, basis.head)) continue;
       m.settle(broken.has(m) ? { kind: 'guard_failed', head: basis.head } : { kind: 'appended', firstRevision: basis.head + 1, lastRevision: basis.head });
     }
     pending = pending.filter((m) => m.request.events.length > 0);
@@ -82,7 +84,7 @@ export async function commitRound(ctx: StoreContext, name: string, members: Memb
   await withRetries(LOST_RACES, exhausted, async () => {
     const broken = await brokenGuards(ctx, basis.inc.dbId, pending, basis.head);
     for (const m of broken) m.settle({ kind: 'guard_failed', head: basis.head });
-    pending = pending.filter((m) => !broken.has(m));
+    pending = pending.filter((m) => !broken.has(m) && !pastLimit(m, basis.head));
     if (pending.length === 0) return done(undefined);
 
     const commit = composeCommit(ctx.tableName, basis.inc.dbId, pending, basis.head, basis.latestThrough);
@@ -108,9 +110,20 @@ export async function commitRound(ctx: StoreContext, name: string, members: Memb
   return { later, uncovered };
 }
 
+/**
+ * Settles an append that would pass its limit even as the first after `head`. The head
+ * condition makes that final: a commit on an older head fails, and the head only grows.
+ */
+function pastLimit(member: Member, head: number): boolean {
+  const { maxRevision, events } = member.request;
+  if (maxRevision === undefined || head + events.length <= maxRevision) return false;
+  member.settle({ kind: 'limit_exceeded', head });
+  return true;
+}
+
 function withinLimits(inc: Incarnation, member: Member): boolean {
   try {
-    assertWithinLimits(inc.dbId, member.request.events, member.request.recordedtime);
+    assertWithinLimits(inc.dbId, member.request.events, member.request.recordedtime, member.request.checkpoint ? 1 : 0);
     return true;
   } catch (error) {
     member.settle(error as Error);
@@ -163,6 +176,13 @@ async function afterCancellation(ctx: StoreContext, name: string, basis: Basis, 
       answered.add(m);
     }
   }
+  commit.checkpointOwners.forEach((m, i) => {
+    const reason = reasons[commit.firstCheckpointAction + i];
+    if (reason?.Code !== 'ConditionalCheckFailed' || answered.has(m)) return;
+    // Positions only grow: one at or past this one stays so, whatever else failed.
+    m.settle({ kind: 'checkpoint_behind', position: Number((reason.Item as Record<string, { N?: string }> | undefined)?.[A.checkpointPosition]?.N) });
+    answered.add(m);
+  });
   const headReason = reasons[0];
   if (headReason?.Code === 'ConditionalCheckFailed') {
     await moveBasis(ctx, name, basis, headReason.Item, commit.members);

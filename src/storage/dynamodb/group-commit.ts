@@ -10,6 +10,7 @@
  * the round that found out fail with it at once rather than each waiting out its own timeout.
  */
 import { UnavailableError } from '../../core/errors.ts';
+import { assertCheckpoint } from '../append-checks.ts';
 import type { AppendOutcome, AppendRequest } from '../types.ts';
 import { commitRound, type Member, type RoundResult } from './append.ts';
 import { coverCommit, startCatchUp } from './catch-up.ts';
@@ -30,6 +31,12 @@ export type Writers = Map<string, Writer>;
 /** Queues an append and starts the database's loop if none runs; settles once committed or refused. */
 export function submitAppend(ctx: StoreContext, writers: Writers, name: string, request: AppendRequest): Promise<AppendOutcome> {
   return new Promise<AppendOutcome>((resolve, reject) => {
+    try {
+      assertCheckpoint(request);
+    } catch (error) {
+      reject(error);
+      return;
+    }
     let writer = writers.get(name);
     if (!writer) writers.set(name, (writer = { queue: [], uncovered: [] }));
     let settled = false;

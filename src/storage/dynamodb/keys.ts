@@ -20,6 +20,13 @@
  *     sk = "l#<attr><value>"    the latest revision (`rev`) of an event with that stream, type or
  *                               subject value, and the one before it (`prev`) where known; also
  *                               the distinct values offered for type-ahead
+ *     sk = "x#<name>=<value>#<revision>"
+ *                               an event with extension attribute <name> = <value> (the value
+ *                               escaped so that `#` ends it; over EXTENSION_INLINE_VALUE_BYTES,
+ *                               "x#<name>#<hash>#<revision>"), holding `rev` and the value `v`:
+ *                               written in the event's own transaction, so a consistent query
+ *                               of one value's items finds its events exactly and costs what
+ *                               it finds (extension-read.ts)
  *     sk = "v#<attr>#<value>"   a distinct value as earlier versions listed it (no longer used;
  *                               removed with the database)
  *     sk = "b#<blob key>"       a blob (component, snapshot): its size, and its bytes when they fit
@@ -30,13 +37,15 @@
  * database removes its catalog entry and head in one transaction, after which nothing can reach
  * or write the old partition, however long its removal takes.
  *
+ * Event items also carry each extension attribute as `x_<name>`, for filters and checks.
+ *
  * Three GSIs (by_stream, by_type, by_subject) map "<db id>|<encoded value>" + revision to events.
  * GSIs are eventually consistent, so they answer only queries that accept lag (read.ts); every
  * other read is decided on the base table, narrowed by the latest-value items, which appends
  * update in their own transaction (latest.ts).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { SelectorAttr } from '../../core/selectors.ts';
+import type { BuiltInAttr } from '../../core/selectors.ts';
 
 export const CATALOG_PK = 'catalog';
 export const SERVER_PK = 'server';
@@ -47,6 +56,7 @@ export const HEAD_SK = 'head';
 export const EVENT_SK_PREFIX = 'e#';
 export const KEY_SK_PREFIX = 'k#';
 export const LATEST_SK_PREFIX = 'l#';
+export const EXTENSION_SK_PREFIX = 'x#';
 export const BLOB_SK_PREFIX = 'b#';
 export const CHUNK_SK_PREFIX = 'c#';
 
@@ -77,14 +87,22 @@ export const A = {
   chunks: 'chunks',
   generation: 'gen',
   data: 'data',
+  /** A checkpoint blob's position (append-actions.ts), for its forward-only condition. */
+  checkpointPosition: 'cp',
+  extensionValue: 'v',
 } as const;
+
+/** The event item attribute holding an extension's value: names are a-z0-9, so no A name is one. */
+export function extensionItemAttribute(name: string): string {
+  return `x_${name}`;
+}
 
 export interface IndexDefinition {
   indexName: string;
   keyAttribute: string;
 }
 
-export const INDEXES: Record<SelectorAttr, IndexDefinition> = {
+export const INDEXES: Record<BuiltInAttr, IndexDefinition> = {
   stream: { indexName: 'by_stream', keyAttribute: A.streamIndexKey },
   event_type: { indexName: 'by_type', keyAttribute: A.typeIndexKey },
   subject: { indexName: 'by_subject', keyAttribute: A.subjectIndexKey },
@@ -109,7 +127,7 @@ export function eventSk(revision: number): string {
   return `${EVENT_SK_PREFIX}${String(revision).padStart(REVISION_DIGITS, '0')}`;
 }
 
-const VALUE_ATTR_CODES: Record<SelectorAttr, string> = { stream: 's', event_type: 't', subject: 'j' };
+const VALUE_ATTR_CODES: Record<BuiltInAttr, string> = { stream: 's', event_type: 't', subject: 'j' };
 
 /**
  * Values longer than this are not offered for type-ahead: a sort key holds at most 1024 bytes,
@@ -118,7 +136,7 @@ const VALUE_ATTR_CODES: Record<SelectorAttr, string> = { stream: 's', event_type
 export const MAX_LISTED_VALUE_BYTES = 1000;
 
 /** Sort-key prefix of the latest-value items of an attribute's values kept in full (listable). */
-export function latestSkPrefix(attr: SelectorAttr): string {
+export function latestSkPrefix(attr: BuiltInAttr): string {
   return `${LATEST_SK_PREFIX}${VALUE_ATTR_CODES[attr]}=`;
 }
 
@@ -126,11 +144,56 @@ export function latestSkPrefix(attr: SelectorAttr): string {
  * The sort key of the latest-value item of an attribute value; null = no subject. Long values
  * go by their hash, which no value kept in full can be mistaken for (`=` against `#`).
  */
-export function latestSk(attr: SelectorAttr, value: string | null): string {
+export function latestSk(attr: BuiltInAttr, value: string | null): string {
   const code = VALUE_ATTR_CODES[attr];
   if (value === null) return `${LATEST_SK_PREFIX}${code}!`;
   if (Buffer.byteLength(value) <= MAX_LISTED_VALUE_BYTES) return `${latestSkPrefix(attr)}${value}`;
   return `${LATEST_SK_PREFIX}${code}#${createHash('sha256').update(value).digest('base64url')}`;
+}
+
+/**
+ * Escaped extension values (`!` as `!!`, `#` as `!h`) longer than this go by their hash: a sort
+ * key holds at most 1024 bytes, besides the name and the revision.
+ */
+const EXTENSION_INLINE_VALUE_BYTES = 900;
+
+function escapeExtensionValue(value: string): string {
+  return value.replace(/!/g, '!!').replace(/#/g, '!h');
+}
+
+/**
+ * The sort-key prefix of the extension index items of one value, `#`-terminated, so no other
+ * value's items share it (the escaping keeps `#` out of values).
+ */
+export function extensionValueSkPrefix(name: string, value: string): string {
+  const escaped = escapeExtensionValue(value);
+  if (Buffer.byteLength(escaped) <= EXTENSION_INLINE_VALUE_BYTES) return `${EXTENSION_SK_PREFIX}${name}=${escaped}#`;
+  return `${hashedExtensionSkPrefix(name)}${createHash('sha256').update(value).digest('base64url')}#`;
+}
+
+export function extensionIndexSk(name: string, value: string, revision: number): string {
+  return `${extensionValueSkPrefix(name, value)}${String(revision).padStart(REVISION_DIGITS, '0')}`;
+}
+
+/**
+ * Where the items of the values starting with `prefix` are, kept in full: escaping is a
+ * prefix-free code, so a value starts with `prefix` exactly when its escaped form starts with
+ * the escaped prefix. Long values are under hashedExtensionSkPrefix, to be filtered by `v`.
+ */
+export function extensionPrefixSk(name: string, prefix: string): string {
+  return `${EXTENSION_SK_PREFIX}${name}=${escapeExtensionValue(prefix)}`;
+}
+
+export function hashedExtensionSkPrefix(name: string): string {
+  return `${EXTENSION_SK_PREFIX}${name}#`;
+}
+
+/**
+ * The smallest sort key after every item of the (inline) value whose prefix is given: `$`
+ * follows `#`, and every longer value continues with a character above `#`.
+ */
+export function afterExtensionValueSk(valueSkPrefix: string): string {
+  return `${valueSkPrefix.slice(0, -1)}$`;
 }
 
 export function blobSk(blobKey: string): string {

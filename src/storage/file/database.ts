@@ -27,8 +27,21 @@ export interface PendingAppend {
   reject(error: unknown): void;
 }
 
+/** A checkpoint (checkpoints.ts) as it stands once its append is committed. */
+export interface CommittedCheckpoint {
+  key: string;
+  position: number;
+  bytes: Uint8Array;
+  /** The append's last event, whose presence in the log makes the checkpoint count. */
+  revision: number;
+  source: string;
+  id: string;
+}
+
 export class FileDatabase {
   index = new EventIndex();
+  /** Committed checkpoints by key, the only ones readers see. */
+  checkpoints = new Map<string, CommittedCheckpoint>();
   /** Where each event's JSON sits in the log, by revision - 1. */
   offsets: Float64Array = new Float64Array(1024);
   lengths: Uint32Array = new Uint32Array(1024);

@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { AlreadyExistsError, NotFoundError, UnavailableError } from '../../core/errors.ts';
 import type { SelectorAttr } from '../../core/selectors.ts';
 import type { RawEvent } from '../../core/events.ts';
-import { findByKey, mayBeStored, StagedEvents } from '../append-checks.ts';
+import { assertCheckpoint, findByKey, mayBeStored, StagedEvents } from '../append-checks.ts';
 import { pageFromIndex } from '../index-query.ts';
 import {
   assertBlobKey,
@@ -31,9 +31,11 @@ import {
   type EventQuery,
   type EventStore,
   type StorageHealth,
+  type StoreObserver,
 } from '../types.ts';
 import * as blobs from './blobs.ts';
 import { createDatabaseDirectory, removeDatabaseDirectory, resetStaging } from './catalog.ts';
+import { deleteCheckpoints } from './checkpoints.ts';
 import { BLOB_DIR, type FileDatabase } from './database.ts';
 import { acquireDirectoryLock, type DirectoryLock } from './fs-util.ts';
 import { submitAppend, type CommitStats } from './group-commit.ts';
@@ -41,6 +43,7 @@ import { recoverDatabases } from './recovery.ts';
 
 export interface FileEventStoreOptions {
   dataDir: string;
+  observer?: StoreObserver;
 }
 
 export class FileEventStore implements EventStore {
@@ -52,6 +55,7 @@ export class FileEventStore implements EventStore {
   private readonly records = new Map<string, Uint8Array | undefined>();
   private recordWrites = 0;
   private readonly dataDir: string;
+  private readonly observer: StoreObserver | undefined;
   private lock: DirectoryLock | undefined;
   private closing = false;
   /** Create and delete of databases run one at a time, so names never race. */
@@ -59,6 +63,7 @@ export class FileEventStore implements EventStore {
 
   constructor(options: FileEventStoreOptions) {
     this.dataDir = options.dataDir;
+    this.observer = options.observer;
   }
 
   private get databasesDir(): string {
@@ -134,12 +139,15 @@ export class FileEventStore implements EventStore {
 
   async appendTransaction(database: string, request: AppendRequest): Promise<AppendOutcome> {
     if (this.closing) throw new UnavailableError('the server is shutting down');
-    return submitAppend(this.require(database), request, this.stats);
+    assertCheckpoint(request);
+    return submitAppend(this.require(database), request, this.stats, this.observer);
   }
 
   async query(database: string, query: EventQuery): Promise<EventPage> {
     const db = this.require(database);
-    return pageFromIndex(db.index, query, (revisions) => db.read(revisions));
+    const page = await pageFromIndex(db.index, query, (revisions) => db.read(revisions));
+    this.observer?.queried?.(database, page.events.length);
+    return page;
   }
 
   async findByKeys(database: string, keys: ReadonlyArray<{ source: string; id: string }>): Promise<Array<RawEvent | undefined>> {
@@ -167,15 +175,20 @@ export class FileEventStore implements EventStore {
 
   async getBlob(database: string, key: string): Promise<Uint8Array | undefined> {
     assertBlobKey(key);
+    const checkpoint = this.require(database).checkpoints.get(key);
+    if (checkpoint) return Uint8Array.from(checkpoint.bytes);
     return blobs.getBlob(await this.blobDir(database), key);
   }
 
   async listBlobs(database: string, prefix: string): Promise<string[]> {
-    return blobs.listBlobs(await this.blobDir(database), prefix);
+    const checkpoints = [...this.require(database).checkpoints.keys()].filter((key) => key.startsWith(prefix));
+    const stored = await blobs.listBlobs(await this.blobDir(database), prefix);
+    return checkpoints.length === 0 ? stored : [...new Set([...stored, ...checkpoints])].sort();
   }
 
   async deleteBlobs(database: string, prefix: string): Promise<number> {
-    return blobs.deleteBlobs(await this.blobDir(database), prefix);
+    const db = this.require(database);
+    return (await blobs.deleteBlobs(await this.blobDir(database), prefix)) + (await deleteCheckpoints(db, prefix));
   }
 
   // Only this process writes the data directory (the LOCK), so what it read or wrote stays

@@ -6,9 +6,11 @@
  */
 import { InternalError, NotFoundError } from '../../core/errors.ts';
 import { effectiveTimeMs, storedEventJson, type CloudEvent } from '../../core/events.ts';
-import { checkAppend, StagedEvents } from '../append-checks.ts';
-import type { AppendOutcome, AppendRequest } from '../types.ts';
-import type { FileDatabase } from './database.ts';
+import { extensionsOf } from '../../core/selectors.ts';
+import { checkAppend, checkBounds, StagedEvents } from '../append-checks.ts';
+import type { AppendOutcome, AppendRequest, StoreObserver } from '../types.ts';
+import { restoreCheckpoint, writeCheckpointAhead } from './checkpoints.ts';
+import type { CommittedCheckpoint, FileDatabase } from './database.ts';
 import { encodeFrame } from './log-format.ts';
 
 /**
@@ -26,24 +28,24 @@ export interface CommitStats {
 }
 
 /** Queues an append and starts the database's write loop if none runs; settles once synced. */
-export function submitAppend(db: FileDatabase, request: AppendRequest, stats: CommitStats): Promise<AppendOutcome> {
+export function submitAppend(db: FileDatabase, request: AppendRequest, stats: CommitStats, observer?: StoreObserver): Promise<AppendOutcome> {
   return new Promise<AppendOutcome>((resolve, reject) => {
     db.pending.push({ request, resolve, reject });
-    if (!db.writing) db.writing = writeLoop(db, stats);
+    if (!db.writing) db.writing = writeLoop(db, stats, observer);
   });
 }
 
-async function writeLoop(db: FileDatabase, stats: CommitStats): Promise<void> {
+async function writeLoop(db: FileDatabase, stats: CommitStats, observer: StoreObserver | undefined): Promise<void> {
   try {
     // Requests that arrive during a round wait for the next one, and are taken together.
-    while (db.pending.length > 0) await groupCommit(db, stats);
+    while (db.pending.length > 0) await groupCommit(db, stats, observer);
   } finally {
     db.writing = undefined;
   }
 }
 
 /** One round of group commit: check, write and sync every waiting request, then publish. */
-async function groupCommit(db: FileDatabase, stats: CommitStats): Promise<void> {
+async function groupCommit(db: FileDatabase, stats: CommitStats, observer: StoreObserver | undefined): Promise<void> {
   const batch = db.pending.splice(0, db.pending.length);
   if (db.deleted) {
     for (const item of batch) item.reject(new NotFoundError(`database "${db.name}" does not exist`, { name: db.name }));
@@ -54,6 +56,9 @@ async function groupCommit(db: FileDatabase, stats: CommitStats): Promise<void> 
   const frames: Buffer[] = [];
   const placements: Array<{ revision: number; offset: number; length: number }> = [];
   const outcomes: Array<AppendOutcome | Error> = [];
+  const checkpoints: CommittedCheckpoint[] = [];
+  /** Bytes of stored JSON of each appended request, by its place in the batch. */
+  const jsonBytes: number[] = [];
   let writeAt = db.size;
   for (const [n, item] of batch.entries()) {
     // Bound one write (and so what a crash can tear); the rest waits for the next round.
@@ -61,8 +66,16 @@ async function groupCommit(db: FileDatabase, stats: CommitStats): Promise<void> 
       db.pending.unshift(...batch.splice(n));
       break;
     }
+    // One checkpoint per key a round: the next one is checked against this one committed.
+    const checkpoint = item.request.checkpoint;
+    if (checkpoint && checkpoints.some((c) => c.key === checkpoint.key)) {
+      db.pending.unshift(...batch.splice(n));
+      break;
+    }
     try {
-      const rejected = await checkAppend(db.index, item.request, staged, async (rev) => (await db.read([rev]))[0]);
+      const rejected =
+        (await checkAppend(db.index, item.request, staged, async (rev) => (await db.read([rev]))[0])) ??
+        checkBounds(item.request, db.index.head + staged.length, checkpoint && db.checkpoints.get(checkpoint.key)?.position);
       if (rejected) {
         outcomes.push(rejected);
         continue;
@@ -76,6 +89,12 @@ async function groupCommit(db: FileDatabase, stats: CommitStats): Promise<void> 
       );
       frames.push(frame);
       writeAt += frame.length;
+      if (checkpoint) {
+        const last = item.request.events.at(-1)!;
+        const { key, position, bytes } = checkpoint;
+        checkpoints.push({ key, position, bytes: Uint8Array.from(bytes), revision: firstRevision + jsons.length - 1, source: last.source, id: last.id });
+      }
+      jsonBytes[outcomes.length] = jsonOffsets.reduce((sum, p) => sum + p.length, 0);
       outcomes.push({ kind: 'appended', firstRevision, lastRevision: firstRevision + jsons.length - 1 });
     } catch (error) {
       outcomes.push(error as Error);
@@ -84,30 +103,39 @@ async function groupCommit(db: FileDatabase, stats: CommitStats): Promise<void> 
 
   if (frames.length > 0) {
     try {
+      // On disk before the frames, and counted only once their events are (checkpoints.ts).
+      for (const c of checkpoints) await writeCheckpointAhead(db, c);
       const data = Buffer.concat(frames);
       let written = 0;
       while (written < data.length) {
         const { bytesWritten } = await db.log.write(data, written, data.length - written, db.size + written);
         written += bytesWritten;
       }
+      const syncStart = performance.now();
       await db.log.datasync();
+      observer?.groupCommitted?.(frames.length, (performance.now() - syncStart) / 1000);
       stats.syncs += 1;
       stats.transactions += frames.length;
     } catch (cause) {
       // Nothing of this round was acknowledged; cut the file back so no half-written frame stays.
       await db.log.truncate(db.size).catch(() => undefined);
+      for (const c of checkpoints) await restoreCheckpoint(db, c.key).catch(() => undefined);
       const error = new InternalError(`could not write to database "${db.name}": ${(cause as Error).message}`);
       for (const item of batch) item.reject(error);
       return;
     }
     publish(db, staged, placements);
+    for (const c of checkpoints) db.checkpoints.set(c.key, c);
     db.size = writeAt;
     if (db.size - db.snapshotLogSize >= SNAPSHOT_EVERY_BYTES) void db.snapshot();
   }
   batch.forEach((item, i) => {
     const outcome = outcomes[i]!;
     if (outcome instanceof Error) item.reject(outcome);
-    else item.resolve(outcome);
+    else {
+      if (outcome.kind === 'appended') observer?.appended?.(db.name, item.request.events.length, jsonBytes[i]!);
+      item.resolve(outcome);
+    }
   });
 }
 
@@ -123,7 +151,7 @@ function publish(db: FileDatabase, staged: StagedEvents, placements: ReadonlyArr
     }
     // Only what the index keeps: copying whole events here cost more than indexing them.
     const { source, type, subject, id } = event;
-    db.index.add(revision, { source, type, subject, id, effectiveTimeMs: event.time == null ? recordedMs : effectiveTimeMs(event, recordedtime) });
+    db.index.add(revision, { source, type, subject, id, effectiveTimeMs: event.time == null ? recordedMs : effectiveTimeMs(event, recordedtime), extensionAttributes: extensionsOf(event) });
   }
   for (const p of placements) db.place(p.revision, p.offset, p.length);
 }

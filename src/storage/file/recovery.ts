@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { InternalError } from '../../core/errors.ts';
 import { effectiveTimeMs, type CloudEvent } from '../../core/events.ts';
 import { EventIndex } from '../event-index.ts';
+import { recoverCheckpoints } from './checkpoints.ts';
 import { FileDatabase, LOG_FILE, META_FILE, SNAPSHOT_FILE } from './database.ts';
 import { MAX_GROUP_BYTES } from './group-commit.ts';
 import { readSnapshot } from './index-snapshot.ts';
@@ -25,6 +26,7 @@ export async function* recoverDatabases(databasesDir: string): AsyncGenerator<Fi
     const meta = JSON.parse(await readFile(join(dir, META_FILE), 'utf8')) as { name: string; created_at: string };
     const db = new FileDatabase(meta.name, meta.created_at, dir, await open(join(dir, LOG_FILE), 'r+'));
     await recover(db);
+    await recoverCheckpoints(db);
     yield db;
   }
 }

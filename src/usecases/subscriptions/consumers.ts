@@ -6,13 +6,16 @@
  *   consumers/<name>/definition                          the registration (JSON)
  *   consumers/<name>/<incarnation>/positions/<revision>  one per ack (zero-padded), holding its time
  *   consumers/<name>/<incarnation>/holder                the session reading as the consumer now
+ *   consumers/<name>/<incarnation>/checkpoint            the last ack committed with an append
  *
  * The position is the greatest revision under positions/ (or where the consumer started). An
  * ack writes a key of its own and never rewrites another, so acks from any number of
  * connections and servers can only move a position forward: there is no read-modify-write to
  * race on. Older keys are pruned; the newest is never deleted. The incarnation (a random id
  * per registration) keeps a consumer registered again under an old name from inheriting
- * positions written late for the one deleted before it.
+ * positions written late for the one deleted before it. An ack that comes with an append is a
+ * storage checkpoint instead (consumer-ack.ts), which the store writes in the append's own
+ * transaction and only forward; the position is the greater of the two.
  */
 import { randomBytes } from 'node:crypto';
 import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from '../../core/errors.ts';
@@ -49,6 +52,8 @@ const consumerPrefix = (name: string) => `consumers/${name}/`;
 const definitionKey = (name: string) => `${consumerPrefix(name)}definition`;
 const positionsPrefix = (def: ConsumerDefinition) => `${consumerPrefix(def.name)}${def.incarnation}/positions/`;
 const holderKey = (def: ConsumerDefinition) => `${consumerPrefix(def.name)}${def.incarnation}/holder`;
+/** Where the store keeps the consumer's checkpoint. */
+export const checkpointKey = (def: ConsumerDefinition) => `${consumerPrefix(def.name)}${def.incarnation}/checkpoint`;
 const encode = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
 const decode = <T>(bytes: Uint8Array) => JSON.parse(new TextDecoder().decode(bytes)) as T;
 
@@ -142,7 +147,13 @@ export async function requireConsumer(ctx: FactumContext, database: string, name
 
 /** The last acknowledged revision (where it started, before any ack) and when it was acknowledged. */
 export async function readPosition(ctx: FactumContext, database: string, definition: ConsumerDefinition): Promise<{ position: number; acked_at: string | null }> {
-  const last = (await ctx.store.listBlobs(database, positionsPrefix(definition))).at(-1);
+  const [keys, checkpoint] = await Promise.all([ctx.store.listBlobs(database, positionsPrefix(definition)), ctx.store.getBlob(database, checkpointKey(definition))]);
+  const acked = await ackedPosition(ctx, database, definition, keys.at(-1));
+  const committed = checkpoint && decode<{ position: number; acked_at: string }>(checkpoint);
+  return committed && committed.position > acked.position ? { position: committed.position, acked_at: committed.acked_at } : acked;
+}
+
+async function ackedPosition(ctx: FactumContext, database: string, definition: ConsumerDefinition, last: string | undefined): Promise<{ position: number; acked_at: string | null }> {
   const position = positionOfKey(last, definition);
   if (last === undefined || position === definition.initial_position) return { position, acked_at: null };
   const bytes = await ctx.store.getBlob(database, last);
@@ -152,6 +163,37 @@ export async function readPosition(ctx: FactumContext, database: string, definit
 /** The key under which the hub knows who reads as a consumer. */
 export function consumerKey(database: string, name: string): string {
   return `${database}\u0000${name}`;
+}
+
+/** A consumer a subscription on this server reads as, and how many revisions its position is behind its database's head. */
+export interface HeldConsumerLag {
+  database: string;
+  consumer: string;
+  lagRevisions: number;
+}
+
+/**
+ * The lag of the consumers subscriptions on this server read as, at most `limit` of them: a few
+ * reads each (the head, the definition, the position), so a scrape costs a bounded amount. A
+ * consumer (or database) deleted meanwhile, or one whose reads fail, is left out.
+ */
+export async function heldConsumerLags(ctx: FactumContext, limit: number): Promise<HeldConsumerLag[]> {
+  const keys: string[] = [];
+  for (const key of ctx.subscriptions?.heldConsumers() ?? []) {
+    if (keys.length >= limit) break;
+    keys.push(key);
+  }
+  const lags = await Promise.all(
+    keys.map(async (key) => {
+      const [database, consumer] = key.split('\u0000') as [string, string];
+      const head = (await ctx.store.getDatabase(database))?.latest_revision;
+      const definition = head === undefined ? undefined : await readDefinition(ctx, database, consumer);
+      if (head === undefined || !definition) return undefined;
+      const { position } = await readPosition(ctx, database, definition);
+      return { database, consumer, lagRevisions: Math.max(0, head - position) };
+    }).map((lag) => lag.catch(() => undefined)),
+  );
+  return lags.filter((lag) => lag !== undefined);
 }
 
 /** Records that `session` reads as the consumer now, for subscriptions on other servers to see. */
