@@ -21,6 +21,10 @@ export interface FactumConfig {
   maxViewSnapshotSets: number;
   subscriptions: SubscriptionSettings;
   access: AccessConfig;
+  metrics: {
+    /** A `database` label on per-database metrics; off by default, since clients choose the names. */
+    databaseLabels: boolean;
+  };
   components: {
     /** Where transpiled components are cached (a cache: safe to delete). */
     cacheDir: string;
@@ -89,6 +93,7 @@ export interface ConfigFlags {
   onboarding?: boolean;
   onboardingEventsQuota?: string;
   onboardingPerHour?: string;
+  metricsDatabaseLabels?: boolean;
 }
 
 export function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.env): FactumConfig {
@@ -114,6 +119,7 @@ export function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = proce
       pollIntervalMs: integer(flags.subscriptionPollMs ?? env.FACTUM_SUBSCRIPTION_POLL_MS ?? '500', 'subscription poll (ms)', 10, 3_600_000),
     },
     access: resolveAccess(flags, env),
+    metrics: { databaseLabels: flags.metricsDatabaseLabels ?? truthy(env.FACTUM_METRICS_DATABASE_LABELS) },
     components: {
       cacheDir: resolve(
         flags.componentCacheDir ?? env.FACTUM_COMPONENT_CACHE_DIR ?? (storage === 'file' ? join(dataDir, 'component-cache') : join(tmpdir(), 'factum-component-cache')),

@@ -18,6 +18,7 @@ import type { FactumContext } from './usecases/context.ts';
 import { bootstrapAdminKey } from './usecases/access/keys.ts';
 import { keysRequired, sharedSecret } from './usecases/access/keys-required.ts';
 import { InvalidArgumentError } from './core/errors.ts';
+import { createServerMetrics } from './metrics/server-metrics.ts';
 
 export const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -29,14 +30,17 @@ export interface RunningServer {
 }
 
 export async function startServer(config: FactumConfig, logger: Logger = pino({ level: config.logLevel })): Promise<RunningServer> {
-  const store = createStore(storeOptions(config));
+  const metrics = createServerMetrics(config.metrics);
+  const store = createStore({ ...storeOptions(config), observer: metrics.store });
   await store.open();
   const components = new ComponentHost({
     cacheDir: config.components.cacheDir,
     limits: { timeMs: config.components.timeoutMs, memoryBytes: config.components.memoryBytes },
+    observer: metrics.components,
   });
   const subscriptions = new SubscriptionHub(store, config.subscriptions);
   const ctx: FactumContext = { store, components, now: () => new Date(), settings: { maxViewSnapshotSets: config.maxViewSnapshotSets }, subscriptions };
+  metrics.watch(ctx);
   let csrfSecret: string;
   try {
     csrfSecret = await prepareAccess(ctx, config, logger);
@@ -51,6 +55,7 @@ export async function startServer(config: FactumConfig, logger: Logger = pino({ 
     maxComponentBytes: config.components.maxUploadBytes,
     access: config.access,
     csrfSecret,
+    metrics,
   });
   const server = createServer(app);
   attachWebSockets(server, ctx, { allowedOrigins: config.access.corsOrigins });

@@ -38,6 +38,7 @@ export function serveCommand(): Command {
     .addOption(new Option('--onboarding', 'let POST /onboard create a database and a key for it without a key (env FACTUM_ONBOARDING=1)'))
     .addOption(new Option('--onboarding-events-quota <n>', 'events quota of each onboarded database (env FACTUM_ONBOARDING_EVENTS_QUOTA)').default(undefined, '100000'))
     .addOption(new Option('--onboarding-per-hour <n>', 'onboarding calls per client address per hour (env FACTUM_ONBOARDING_PER_HOUR)').default(undefined, '10'))
+    .addOption(new Option('--metrics-database-labels', 'label per-database metrics with the database name (env FACTUM_METRICS_DATABASE_LABELS=1)'))
     .action((flags: ConfigFlags) => serve(flags));
 }
 

@@ -26,6 +26,8 @@ import { authorizeRequests } from './access/authorize.ts';
 import { corsForAllowedOrigins, refuseOtherOrigins } from './access/origins.ts';
 import { rateLimitPerCaller, type RateLimitSettings } from './access/rate-limits.ts';
 import { accessRouter, type OnboardingSettings } from './routes/access.ts';
+import { metricsRouter } from './routes/metrics.ts';
+import { measureRequests, type AppMetrics } from './request-metrics.ts';
 
 export interface AppOptions {
   logger: Logger;
@@ -39,6 +41,8 @@ export interface AppOptions {
    * keeps one in its storage). Unset: one for this app alone.
    */
   csrfSecret?: string;
+  /** Unset: requests are not counted and /metrics is 404. */
+  metrics?: AppMetrics;
   /** Unset: no other origin allowed, no rate limit, no onboarding. */
   access?: {
     corsOrigins: string[];
@@ -57,6 +61,7 @@ export function createApp(ctx: FactumContext, options: AppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  if (options.metrics) app.use(measureRequests(options.metrics));
   app.use(
     pinoHttp({
       logger: options.logger,
@@ -88,6 +93,7 @@ export function createApp(ctx: FactumContext, options: AppOptions): Express {
   app.use(jsonBodyNesting);
 
   app.use(healthRouter(ctx, { version: options.version, startedAt: Date.now() }));
+  app.use(metricsRouter(options.metrics));
   // Before events and state views: streamed queries and live views branch off their routes.
   app.use(subscriptionsRouter(ctx));
   app.use(consumersRouter(ctx));

@@ -4,12 +4,12 @@
  */
 import { DynamoDbEventStore, type DynamoDbEventStoreOptions } from './dynamodb/dynamodb-store.ts';
 import { FileEventStore, type FileEventStoreOptions } from './file/file-store.ts';
-import { MemoryEventStore } from './memory.ts';
+import { MemoryEventStore, type MemoryEventStoreOptions } from './memory.ts';
 import type { EventStore } from './types.ts';
 
 export type StoreOptions =
   | ({ adapter: 'file' } & FileEventStoreOptions)
-  | { adapter: 'memory' }
+  | ({ adapter: 'memory' } & MemoryEventStoreOptions)
   | ({ adapter: 'dynamodb' } & DynamoDbEventStoreOptions);
 
 export function createStore(options: StoreOptions): EventStore {
@@ -17,7 +17,7 @@ export function createStore(options: StoreOptions): EventStore {
     case 'file':
       return new FileEventStore(options);
     case 'memory':
-      return new MemoryEventStore();
+      return new MemoryEventStore(options);
     case 'dynamodb':
       return new DynamoDbEventStore(options);
   }

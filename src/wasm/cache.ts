@@ -14,6 +14,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ComponentWorld } from './contract.ts';
+import type { ComponentObserver } from './observer.ts';
 import type { TranspiledComponent } from './transpile.ts';
 import { assertComponentBinary, validateComponent } from './validate.ts';
 
@@ -74,6 +75,7 @@ export function prepareComponent(
   bytes: Uint8Array,
   world: ComponentWorld,
   cacheDir: string,
+  observer?: ComponentObserver,
 ): Promise<PreparedComponent> {
   assertComponentBinary(bytes);
   const hash = componentHash(bytes);
@@ -81,7 +83,7 @@ export function prepareComponent(
   const flightKey = `${dir}\u0000${world}`;
   let pending = inFlight.get(flightKey);
   if (!pending) {
-    pending = prepareUncached(bytes, world, hash, dir).finally(() => inFlight.delete(flightKey));
+    pending = prepareUncached(bytes, world, hash, dir, observer).finally(() => inFlight.delete(flightKey));
     inFlight.set(flightKey, pending);
   }
   return pending;
@@ -92,11 +94,12 @@ async function prepareUncached(
   world: ComponentWorld,
   hash: string,
   dir: string,
+  observer: ComponentObserver | undefined,
 ): Promise<PreparedComponent> {
   const manifest = await readManifest(dir);
-  if (manifest && manifest.world === world && manifest.transpiler === TRANSPILER_VERSION) {
-    return prepared(manifest, dir);
-  }
+  const hit = manifest !== undefined && manifest.world === world && manifest.transpiler === TRANSPILER_VERSION;
+  observer?.transpileCache?.(hit);
+  if (hit) return prepared(manifest, dir);
   const transpiled = await validateComponent(bytes, world);
   return prepared(await writeEntry(transpiled, { hash, world, sizeBytes: bytes.length }, dir), dir);
 }

@@ -17,6 +17,7 @@ import {
   ComponentOutputLimitError,
   ComponentTimeLimitError,
 } from './errors.ts';
+import type { ComponentCallOutcome, ComponentFunction, ComponentObserver } from './observer.ts';
 
 export interface ComponentLimits {
   /** How long one call may run. */
@@ -38,6 +39,7 @@ export interface ComponentPoolOptions {
    * Linear memory is bounded separately (memoryBytes).
    */
   workerHeapMb: number;
+  observer?: ComponentObserver;
 }
 
 /** A call's outcome when it ran to completion: a value, or the component's own error variant. */
@@ -96,7 +98,24 @@ export class ComponentPool {
    * Runs `fn(...args)` of the component prepared as `key`. Rejects with a limit error, a
    * ComponentFailedError, or UnavailableError once the pool is closed.
    */
-  call(key: string, component: PreparedComponent, fn: string, args: unknown[]): Promise<CallOutcome> {
+  call(key: string, component: PreparedComponent, fn: ComponentFunction, args: unknown[]): Promise<CallOutcome> {
+    const observer = this.#options.observer;
+    if (!observer?.called) return this.#call(key, component, fn, args);
+    const start = performance.now();
+    const seconds = () => (performance.now() - start) / 1000;
+    return this.#call(key, component, fn, args).then(
+      (outcome) => {
+        observer.called?.(fn, outcome.ok ? 'ok' : 'rejected', seconds());
+        return outcome;
+      },
+      (error: unknown) => {
+        observer.called?.(fn, failureOutcome(error), seconds());
+        throw error;
+      },
+    );
+  }
+
+  #call(key: string, component: PreparedComponent, fn: string, args: unknown[]): Promise<CallOutcome> {
     if (this.#closed) return Promise.reject(new UnavailableError('the component host is closed'));
     return new Promise<CallOutcome>((resolve, reject) => {
       const id = this.#nextId++;
@@ -255,4 +274,12 @@ export class ComponentPool {
     void slot.worker.terminate();
     if (!this.#closed) this.#dispatch();
   }
+}
+
+function failureOutcome(error: unknown): ComponentCallOutcome {
+  if (error instanceof ComponentTimeLimitError) return 'timeout';
+  if (error instanceof ComponentMemoryLimitError) return 'memory';
+  if (error instanceof ComponentOutputLimitError) return 'output';
+  if (error instanceof UnavailableError) return 'unavailable';
+  return 'failed';
 }

@@ -15,6 +15,7 @@ import type { StoredEvent } from '../core/events.ts';
 import { prepareComponent, type PreparedComponent } from './cache.ts';
 import { ComponentPool, type CallOutcome, type ComponentLimits } from './component-pool.ts';
 import type { ComponentWorld } from './contract.ts';
+import type { ComponentObserver } from './observer.ts';
 import { ComponentFailedError, StateViewError, VIEW_ERROR_CODES, type ViewErrorKind } from './errors.ts';
 import { toWitEvent, toWitParams, type ViewParams, type WitEvent } from './events.ts';
 import type { CommandInput, Decision, Rejection, ViewState } from './decisions.ts';
@@ -47,6 +48,8 @@ export interface ComponentHostOptions {
    * event per call, and bounded batches keep each call within its time and memory limits.
    */
   maxEventsPerCall?: number;
+  /** Told of every call and every lookup in the transpile cache (for the server's metrics). */
+  observer?: ComponentObserver;
 }
 
 /** Rough size of an event in component memory beyond its data: attribute strings and slots. */
@@ -55,6 +58,7 @@ const EVENT_OVERHEAD_BYTES = 512;
 export class ComponentHost implements ComponentRuntime {
   readonly limits: ComponentLimits;
   readonly #cacheDir: string;
+  readonly #observer: ComponentObserver | undefined;
   readonly #pool: ComponentPool;
   readonly #maxEventsPerCall: number;
   readonly #maxBytesPerCall: number;
@@ -63,6 +67,7 @@ export class ComponentHost implements ComponentRuntime {
   constructor(options: ComponentHostOptions) {
     this.limits = { ...DEFAULT_COMPONENT_LIMITS, ...options.limits };
     this.#cacheDir = options.cacheDir;
+    this.#observer = options.observer;
     this.#maxEventsPerCall = Math.max(1, options.maxEventsPerCall ?? 1000);
     this.#maxBytesPerCall = Math.max(64 * 1024, Math.floor(this.limits.memoryBytes / 8));
     this.#pool = new ComponentPool({
@@ -70,6 +75,7 @@ export class ComponentHost implements ComponentRuntime {
       workers: options.workers ?? Math.min(2, availableParallelism()),
       instancesPerWorker: options.instancesPerWorker ?? 16,
       workerHeapMb: options.workerHeapMb ?? 256,
+      observer: options.observer,
     });
   }
 
@@ -79,7 +85,7 @@ export class ComponentHost implements ComponentRuntime {
    * registered there before.
    */
   async prepare(key: string, bytes: Uint8Array, world: ComponentWorld = 'state-view'): Promise<PreparedComponent> {
-    const prepared = await prepareComponent(bytes, world, this.#cacheDir);
+    const prepared = await prepareComponent(bytes, world, this.#cacheDir, this.#observer);
     const previous = this.#components.get(key);
     this.#components.set(key, prepared);
     if (previous && previous.hash !== prepared.hash) this.#pool.release(key);

@@ -2,6 +2,7 @@
 export type { ComponentRuntime, DecideOutcome } from './runtime.ts';
 export { ComponentHost, DEFAULT_COMPONENT_LIMITS, type ComponentHostOptions } from './host.ts';
 export type { ComponentLimits } from './component-pool.ts';
+export type { ComponentCallOutcome, ComponentFunction, ComponentObserver } from './observer.ts';
 export { prepareComponent, componentHash, type PreparedComponent } from './cache.ts';
 export {
   assertComponentBinary,

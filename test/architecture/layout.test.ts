@@ -20,10 +20,12 @@ const ALLOWED: Record<string, readonly string[]> = {
   wasm: ['core'],
   usecases: ['core', 'schema', 'storage', 'wasm'],
   http: ['core', 'schema', 'usecases'],
+  // Prometheus metrics: observers of storage and components, gauges read from the use cases.
+  metrics: ['storage', 'wasm', 'usecases'],
   // The composition root: builds the context from every part.
   // The factum command: serve builds a server, the others work over HTTP or read files.
   cli: ['.', 'core', 'schema', 'storage'],
-  '.': ['core', 'schema', 'storage', 'wasm', 'usecases', 'http', 'cli'],
+  '.': ['core', 'schema', 'storage', 'wasm', 'usecases', 'http', 'cli', 'metrics'],
 };
 
 const areaOf = (file: string) => (file.includes('/') ? file.slice(0, file.indexOf('/')) : '.');

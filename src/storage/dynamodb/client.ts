@@ -19,6 +19,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { FactumError, InternalError, PayloadTooLargeError, UnavailableError, type ErrorDetails } from '../../core/errors.ts';
 import { done, tryAgain, withRetries, type RetryPolicy } from '../../core/retry.ts';
+import type { TransactionOutcome } from '../types.ts';
 import type { Settings, StoreContext } from './context.ts';
 import { itemKey, type Item } from './items.ts';
 import { A } from './keys.ts';
@@ -33,6 +34,8 @@ const BATCH_GET_KEYS = 100;
 const BATCH_RETRIES = 10;
 /** Reasons DynamoDB gives for cancelling a transaction that may pass when tried again. */
 const RETRYABLE_REASONS = new Set(['TransactionConflict', 'ThrottlingError', 'ProvisionedThroughputExceeded']);
+/** Names of the errors DynamoDB answers a request with when it is over capacity. */
+const THROTTLED_ERRORS = /Throttl|ProvisionedThroughputExceeded|RequestLimitExceeded/;
 const NETWORK_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH']);
 
 /** How long the client waits on DynamoDB: each bound turns a silent server into an error. */
@@ -193,9 +196,11 @@ export async function transact(ctx: StoreContext, actions: TransactAction[], wha
   await withRetries(cancellationPolicy(ctx.settings), exhausted, async () => {
     try {
       await ctx.doc.send(new TransactWriteCommand({ TransactItems: actions, ClientRequestToken: randomUUID() }));
+      ctx.observer?.transactionAttempted?.('committed');
       return done(undefined);
     } catch (error) {
       const reasons = cancellationReasons(error);
+      ctx.observer?.transactionAttempted?.(transactionOutcome(error, reasons));
       if (!reasons || !isRetryable(reasons) || reasons.some((r) => r.Code === 'ConditionalCheckFailed')) throw error;
       exhausted.why = `DynamoDB kept cancelling the transaction (${describeReasons(reasons)})`;
       return tryAgain;
@@ -210,6 +215,16 @@ export async function transact(ctx: StoreContext, actions: TransactAction[], wha
 export function cancellationReasons(error: unknown): CancellationReason[] | undefined {
   const e = error as { name?: string; CancellationReasons?: CancellationReason[] };
   return e?.name === 'TransactionCanceledException' ? (e.CancellationReasons ?? []) : undefined;
+}
+
+/** What a failed TransactWriteItems was, for metrics: the first reason that explains it. */
+function transactionOutcome(error: unknown, reasons: CancellationReason[] | undefined): TransactionOutcome {
+  if (!reasons) return THROTTLED_ERRORS.test((error as Error)?.name ?? '') ? 'throttled' : 'error';
+  const codes = new Set(reasons.map((r) => r.Code));
+  if (codes.has('ConditionalCheckFailed')) return 'condition_failed';
+  if (codes.has('TransactionConflict')) return 'conflict';
+  if (codes.has('ThrottlingError') || codes.has('ProvisionedThroughputExceeded')) return 'throttled';
+  return 'error';
 }
 
 export function isRetryable(reasons: CancellationReason[]): boolean {

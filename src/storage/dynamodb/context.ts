@@ -5,6 +5,7 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { StoreObserver } from '../types.ts';
 
 export interface Settings {
   /**
@@ -62,4 +63,6 @@ export interface StoreContext {
   readonly catchUps: Map<string, CatchUpRun>;
   /** False once the store closes: background work stops at its next step. */
   isOpen(): boolean;
+  /** Told of each transaction DynamoDB answers (for the server's metrics). */
+  readonly observer?: StoreObserver;
 }

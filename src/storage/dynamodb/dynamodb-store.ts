@@ -17,9 +17,9 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { UnavailableError } from '../../core/errors.ts';
-import type { RawEvent } from '../../core/events.ts';
+import { storedEventJson, type RawEvent } from '../../core/events.ts';
 import type { SelectorAttr } from '../../core/selectors.ts';
-import type { AppendOutcome, AppendRequest, DatabaseRecord, EventPage, EventQuery, EventStore, StorageHealth } from '../types.ts';
+import type { AppendOutcome, AppendRequest, DatabaseRecord, EventPage, EventQuery, EventStore, StorageHealth, StoreObserver } from '../types.ts';
 import * as blobs from './blobs.ts';
 import * as catalog from './catalog.ts';
 import { resumeCleanups, startCleanup, type Cleanups } from './cleanup.ts';
@@ -70,6 +70,7 @@ export interface DynamoDbEventStoreOptions {
   conflictRetries?: number;
   /** Ceiling of the first wait after such a cancellation; it doubles with each further attempt. */
   retryBaseDelayMs?: number;
+  observer?: StoreObserver;
 }
 
 const DEFAULT_TIMEOUTS: ClientTimeouts = { connectTimeoutMs: 1000, requestTimeoutMs: 3000, requestAttempts: 3 };
@@ -114,6 +115,7 @@ export class DynamoDbEventStore implements EventStore {
       known: new Map(),
       catchUps: new Map(),
       isOpen: () => this.state === 'open',
+      observer: options.observer,
     };
   }
 
@@ -193,12 +195,17 @@ export class DynamoDbEventStore implements EventStore {
   }
 
   /** Queued with the other appends to the database from this server; each round has its own deadline. */
-  appendTransaction(database: string, request: AppendRequest): Promise<AppendOutcome> {
-    return this.guarded(() => this.track(() => submitAppend(this.ctx, this.writers, database, request)));
+  async appendTransaction(database: string, request: AppendRequest): Promise<AppendOutcome> {
+    const outcome = await this.guarded(() => this.track(() => submitAppend(this.ctx, this.writers, database, request)));
+    const observer = this.ctx.observer;
+    if (outcome.kind === 'appended' && observer?.appended) observer.appended(database, request.events.length, storedBytes(request, outcome.firstRevision));
+    return outcome;
   }
 
-  query(database: string, query: EventQuery): Promise<EventPage> {
-    return this.guarded((ctx) => read.query(ctx, database, query));
+  async query(database: string, query: EventQuery): Promise<EventPage> {
+    const page = await this.guarded((ctx) => read.query(ctx, database, query));
+    this.ctx.observer?.queried?.(database, page.events.length);
+    return page;
   }
 
   findByKeys(database: string, keys: ReadonlyArray<{ source: string; id: string }>): Promise<Array<RawEvent | undefined>> {
@@ -268,4 +275,12 @@ export class DynamoDbEventStore implements EventStore {
     );
     return running;
   }
+}
+
+/**
+ * The UTF-8 bytes of a transaction's stored JSON, as the other adapters count them. The items are
+ * built deep in the commit; serialising again here costs little next to DynamoDB's round trip.
+ */
+function storedBytes(request: AppendRequest, firstRevision: number): number {
+  return request.events.reduce((sum, event, i) => sum + Buffer.byteLength(storedEventJson(event, firstRevision + i, request.recordedtime)), 0);
 }

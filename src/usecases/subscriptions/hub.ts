@@ -82,6 +82,11 @@ export class SubscriptionHub {
     };
   }
 
+  /** The consumers a subscription on this server reads as now, by `consumerKey`. */
+  heldConsumers(): IterableIterator<string> {
+    return this.#consumers.keys();
+  }
+
   /** Ends the subscription reading as this consumer, if it runs on this server. */
   stopConsumer(key: string, stop: ConsumerStop): void {
     this.#consumers.get(key)?.(stop);
