@@ -10,7 +10,7 @@ import type { FactumConfig } from './config.ts';
 import { createApp } from './http/app.ts';
 import { attachWebSockets } from './http/websocket.ts';
 import { SubscriptionHub } from './usecases/subscriptions/hub.ts';
-import { answerClientErrors } from './http/client-errors.ts';
+import { answerClientErrors, refusingHttp09 } from './http/client-errors.ts';
 import { closeConnectionsLingering } from './http/lingering-close.ts';
 import { createStore, type StoreOptions } from './storage/create-store.ts';
 import { ComponentHost } from './wasm/index.ts';
@@ -57,7 +57,7 @@ export async function startServer(config: FactumConfig, logger: Logger = pino({ 
     csrfSecret,
     metrics,
   });
-  const server = createServer(app);
+  const server = createServer(refusingHttp09(app));
   attachWebSockets(server, ctx, { allowedOrigins: config.access.corsOrigins });
   // What the HTTP parser refuses never reaches the app; it gets the error shape all the same.
   answerClientErrors(server);

@@ -92,3 +92,19 @@ function rawAnswer({ status, ...failure }: RawAnswer): string {
     body,
   ].join('\r\n');
 }
+
+type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
+
+/**
+ * A request line without a version is HTTP/0.9, which Node passes on as a request. Its answer
+ * must be given at once: the parser goes on reading the connection as it would for 0.9, and with
+ * some methods (PRI, the HTTP/2 preface's) gives up on it before an answer that took a moment
+ * could be written. So it is refused here, before the app, in the error shape.
+ */
+export function refusingHttp09(app: RequestListener): RequestListener {
+  return (req, res) => {
+    if (req.httpVersionMajor >= 1) return app(req, res);
+    const body = JSON.stringify(errorBody({ code: 'INVALID_ARGUMENT', message: 'the request line has no HTTP version: HTTP/0.9 is not served, send HTTP/1.1', details: { reason: 'http_0_9' } }));
+    res.writeHead(400, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body), Connection: 'close' }).end(body);
+  };
+}

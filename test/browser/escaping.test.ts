@@ -62,7 +62,7 @@ describe('escaping (browser)', () => {
       scripts: [...document.scripts].map((s) => s.getAttribute('src')),
       handlers: document.querySelectorAll('[onerror], [onload]').length,
     }));
-    expect(state).toEqual({ injected: null, images: 0, svgs: 0, scripts: ['/assets/htmx.min.js'], handlers: 0 });
+    expect(state).toEqual({ injected: null, images: 0, svgs: 0, scripts: ['/assets/htmx.min.js', '/assets/htmx-ext-sse.min.js'], handlers: 0 });
     expect(dialogs).toEqual([]);
     // A refusal by the Content-Security-Policy would mean markup got through escaping.
     expect(browser.consoleErrors.filter((m) => /Content Security Policy/i.test(m))).toEqual([]);

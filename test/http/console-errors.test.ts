@@ -26,7 +26,7 @@ describe('errors of the API and the console', () => {
     expect(page.status).toBe(400);
     expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
     expect(page.text).toMatch(/^<!doctype html>/);
-    expect(page.text).toContain('Failed to decode param');
+    expect(page.text).toContain('the path is not valid percent-encoding');
 
     const json = await api.raw('GET', '/databases/%ff');
     expect(json.status).toBe(400);

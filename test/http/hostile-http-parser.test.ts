@@ -28,6 +28,8 @@ describe('requests the HTTP parser refuses', () => {
     ['an invalid chunk size', 'POST /databases HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n'],
     ['an invalid method', 'G@T /databases HTTP/1.1\r\nHost: x\r\n\r\n'],
     ['a Content-Length that is not a number', 'POST /databases HTTP/1.1\r\nHost: x\r\nContent-Length: 1x\r\n\r\n{}'],
+    ['a request line without a version (HTTP/0.9)', 'GET /databases\r\n\r\n'],
+    ['the HTTP/2 preface method without a version', 'PRI /databases/x\r\nHost: a\r\nHost: b\r\n\r\n'],
   ])('answers %s with 400 in the error shape', async (_case, request) => {
     expectRefusal(await raw(request), 400, 'INVALID_ARGUMENT');
   });

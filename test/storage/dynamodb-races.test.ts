@@ -36,7 +36,9 @@ let serverB: DynamoDbEventStore;
 
 beforeEach(async () => {
   const tableName = `races-${++tables}`;
-  const make = () => new DynamoDbEventStore({ tableName, endpoint: local.endpoint, region: 'us-east-1', credentials, createTable: true });
+  // A generous operation bound: a loaded machine must not turn a race into a timeout (timeouts
+  // are tested in dynamodb-outage.test.ts).
+  const make = () => new DynamoDbEventStore({ tableName, endpoint: local.endpoint, region: 'us-east-1', credentials, createTable: true, operationTimeoutMs: 30_000 });
   serverA = make();
   await serverA.open();
   serverB = make();
