@@ -14,8 +14,9 @@ function dataJson(orderId: string, n: number): string {
   return `${head}${NOTE_PAD.slice(0, Math.max(0, DATA_BYTES - head.length - 2))}"}`;
 }
 
-function eventJson(id: string, type: string, subject: string, data: string): string {
-  return `{"specversion":"1.0","id":"${id}","source":"bench","type":"${type}","subject":"${subject}","datacontenttype":"application/json","data":${data}}`;
+function eventJson(id: string, type: string, subject: string, data: string, tenant?: string): string {
+  const extension = tenant === undefined ? '' : `"tenant":"${tenant}",`;
+  return `{"specversion":"1.0","id":"${id}","source":"bench","type":"${type}","subject":"${subject}",${extension}"datacontenttype":"application/json","data":${data}}`;
 }
 
 /** An event of the append scenarios: unique per `tag` and `n`. */
@@ -41,6 +42,8 @@ export function batchBody(events: readonly string[]): string {
 export const PROBE_SUBJECT = 'customer-probe';
 export const PROBE_TYPE = 'CartUpdated';
 export const PROBE_MATCHES = 200;
+/** The extension attribute `tenant` of the probe subject's events; every other customer event has one of 5 000 others. */
+export const PROBE_TENANT = 'tenant-probe';
 export const VIEW_TYPE = 'OrderCreated';
 export const VIEW_EVERY = 50;
 const COMMON_TYPES = ['CartUpdated', 'CartUpdated', 'CartUpdated', 'PageViewed', 'PageViewed', 'PageViewed', 'PageViewed', 'PaymentAuthorized', 'ShipmentScheduled', 'ReviewPosted'];
@@ -49,11 +52,11 @@ export function datasetEventJson(i: number, size: number): string {
   const probeStep = Math.max(1, Math.floor(size / (2 * PROBE_MATCHES)));
   const probe = Math.floor(i / probeStep);
   if (i % probeStep === probeStep - 1 && probe < 2 * PROBE_MATCHES) {
-    return eventJson(`d-${i}`, probe % 2 === 0 ? PROBE_TYPE : 'PageViewed', PROBE_SUBJECT, dataJson(`o-${i}`, i));
+    return eventJson(`d-${i}`, probe % 2 === 0 ? PROBE_TYPE : 'PageViewed', PROBE_SUBJECT, dataJson(`o-${i}`, i), PROBE_TENANT);
   }
   if (i % VIEW_EVERY === VIEW_EVERY - 3) return eventJson(`d-${i}`, VIEW_TYPE, `order-${i}`, dataJson(`o-${i}`, i));
   const scrambled = Math.imul(i, 0x9e3779b1) >>> 0;
-  return eventJson(`d-${i}`, COMMON_TYPES[scrambled % COMMON_TYPES.length]!, `customer-${scrambled % 50_000}`, dataJson(`o-${i}`, i));
+  return eventJson(`d-${i}`, COMMON_TYPES[scrambled % COMMON_TYPES.length]!, `customer-${scrambled % 50_000}`, dataJson(`o-${i}`, i), `tenant-${scrambled % 5000}`);
 }
 
 /** A new order, for appends on top of a dataset. */

@@ -1,17 +1,27 @@
 /**
- * Selectors pick events by stream (CloudEvents `source`), event type and subject.
+ * Selectors pick events by stream (CloudEvents `source`), event type, subject and extension
+ * attributes (CloudEvents extensions such as `course` or `student`, which name the entities an
+ * event is about).
  *
  * Two wire forms are accepted and both become one tree:
- * - the query form, `{"stream"?, "event_type"?, "subject"?}`: its fields are AND-ed, and a list
- *   of them is OR-ed;
- * - the tree form, `{"type":"equals"|"starts_with","attr":{"event_type":"X"}}` and
+ * - the query form, `{"stream"?, "event_type"?, "subject"?, "extensions"?: {"course": "c1"}}`:
+ *   its fields (and each extension named) are AND-ed, and a list of them is OR-ed;
+ * - the tree form, `{"type":"equals"|"starts_with","attr":{"event_type":"X"}}`, with an extension
+ *   as `{"attr":{"extension":{"name":"course","value":"c1"}}}`, and
  *   `{"type":"and"|"or","selectors":[…]}`.
- * `{"type":"equals","attr":{"subject":null}}` matches events that have no subject.
+ * Extensions sit apart from the built-in names on the wire, so an extension can never be taken
+ * for one of them. `{"type":"equals","attr":{"subject":null}}` matches events without a subject.
  */
 import { InvalidArgumentError } from './errors.ts';
 
-export type SelectorAttr = 'stream' | 'event_type' | 'subject';
-export const SELECTOR_ATTRS: readonly SelectorAttr[] = ['stream', 'event_type', 'subject'];
+/** The attributes every event has a place for: stream (source), type and subject. */
+export type BuiltInAttr = 'stream' | 'event_type' | 'subject';
+/** The built-in attributes, in the order forms and suggestions list them. */
+export const SELECTOR_ATTRS: readonly BuiltInAttr[] = ['stream', 'event_type', 'subject'];
+
+/** An extension attribute as selectors name it internally: `ext.` and the CloudEvents name. */
+export type ExtensionAttr = `ext.${string}`;
+export type SelectorAttr = BuiltInAttr | ExtensionAttr;
 
 export type Selector =
   | { type: 'equals'; attr: SelectorAttr; value: string | null }
@@ -19,11 +29,60 @@ export type Selector =
   | { type: 'and'; selectors: Selector[] }
   | { type: 'or'; selectors: Selector[] };
 
-/** The attributes of an event a selector looks at. */
+/** The attributes of an event a selector looks at: the built-in three, and extensions by name. */
 export interface SelectableEvent {
   source: string;
   type: string;
   subject?: string;
+  readonly [attribute: string]: unknown;
+}
+
+/** CloudEvents extension names: lower-case letters and digits (the spec's MUST). */
+export const EXTENSION_NAME_PATTERN = /^[a-z0-9]+$/;
+/**
+ * Longer names are refused in selectors: CloudEvents recommends at most 20 characters, and
+ * DynamoDB keys carry the name; 64 leaves room for names that overstep the recommendation.
+ */
+export const MAX_EXTENSION_NAME_LENGTH = 64;
+
+/**
+ * Names that are not extensions: the CloudEvents context attributes, the data members and what
+ * the database assigns. A selector on one of them is a mistake the message can name.
+ */
+const NOT_EXTENSIONS = new Set(['specversion', 'id', 'source', 'type', 'subject', 'time', 'datacontenttype', 'dataschema', 'data', 'data_base64', 'revision', 'recordedtime']);
+
+export function extensionAttr(name: string): ExtensionAttr {
+  return `ext.${name}`;
+}
+
+/** The CloudEvents name of an extension attribute, or undefined for a built-in one. */
+export function extensionName(attr: SelectorAttr): string | undefined {
+  return attr.startsWith('ext.') ? attr.slice(4) : undefined;
+}
+
+export function isExtensionName(name: string): boolean {
+  return EXTENSION_NAME_PATTERN.test(name) && name.length <= MAX_EXTENSION_NAME_LENGTH && !NOT_EXTENSIONS.has(name);
+}
+
+/**
+ * An extension value as selectors compare it: CloudEvents gives every attribute a canonical
+ * string, so the integer 5 is "5" and true is "true". Anything else (an object) is no value.
+ */
+export function extensionValue(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if ((typeof value === 'number' && Number.isFinite(value)) || typeof value === 'boolean') return String(value);
+  return undefined;
+}
+
+/** The extension attributes of an event with their canonical values, in the event's order. */
+export function extensionsOf(event: Readonly<Record<string, unknown>>): Array<[name: string, value: string]> {
+  const out: Array<[string, string]> = [];
+  for (const name in event) {
+    if (NOT_EXTENSIONS.has(name) || !EXTENSION_NAME_PATTERN.test(name)) continue;
+    const value = extensionValue(event[name]);
+    if (value !== undefined) out.push([name, value]);
+  }
+  return out;
 }
 
 export type WireSelector = Record<string, unknown>;
@@ -36,6 +95,8 @@ export function attrValue(event: SelectableEvent, attr: SelectorAttr): string | 
       return event.type;
     case 'subject':
       return event.subject;
+    default:
+      return extensionValue(event[attr.slice(4)]);
   }
 }
 
@@ -75,14 +136,21 @@ export function parseSelector(wire: unknown, path = 'selector'): Selector {
   return parseFields(obj, path);
 }
 
+const FIELD_FORM = 'stream, event_type, subject or extensions ({"extensions": {"course": "c1"}})';
+const TREE_ATTRS = 'stream, event_type, subject or extension ({"extension": {"name": "course", "value": "c1"}})';
+
 function parseFields(obj: WireSelector, path: string): Selector {
   const leaves: Selector[] = [];
   for (const [key, value] of Object.entries(obj)) {
+    if (key === 'extensions') {
+      leaves.push(...parseExtensionFields(value, `${path}.extensions`));
+      continue;
+    }
     // `source` is the CloudEvents name of what Factum calls the stream; both are accepted.
     const attr: SelectorAttr | undefined =
       key === 'stream' || key === 'source' ? 'stream' : key === 'event_type' || key === 'subject' ? key : undefined;
     if (!attr) {
-      throw new InvalidArgumentError(`${path}.${key} is not a selector field (use stream, event_type or subject)`, {
+      throw new InvalidArgumentError(`${path}.${key} is not a selector field (use ${FIELD_FORM})`, {
         field: `${path}.${key}`,
       });
     }
@@ -92,11 +160,41 @@ function parseFields(obj: WireSelector, path: string): Selector {
     leaves.push({ type: 'equals', attr, value });
   }
   if (leaves.length === 0) {
-    throw new InvalidArgumentError(`${path} is empty: give at least one of stream, event_type, subject`, {
+    throw new InvalidArgumentError(`${path} is empty: give at least one of ${FIELD_FORM}`, {
       field: path,
     });
   }
   return leaves.length === 1 ? leaves[0]! : { type: 'and', selectors: leaves };
+}
+
+/** `{"course": "c1", "student": "s1"}`: one equality per extension, AND-ed with the rest. */
+function parseExtensionFields(wire: unknown, path: string): Selector[] {
+  if (!wire || typeof wire !== 'object' || Array.isArray(wire) || Object.keys(wire).length === 0) {
+    throw new InvalidArgumentError(`${path} must be an object of extension names and values, like {"course": "c1"}`, { field: path });
+  }
+  return Object.entries(wire).map(([name, value]): Selector => {
+    assertExtensionName(name, `${path}.${name}`);
+    if (typeof value !== 'string' || value.length === 0) {
+      throw new InvalidArgumentError(`${path}.${name} must be a non-empty string`, { field: `${path}.${name}` });
+    }
+    return { type: 'equals', attr: extensionAttr(name), value };
+  });
+}
+
+function assertExtensionName(name: unknown, field: string): asserts name is string {
+  if (typeof name === 'string' && NOT_EXTENSIONS.has(name)) {
+    const instead = name === 'type' ? 'event_type' : name === 'source' ? 'stream' : name === 'subject' ? 'subject' : undefined;
+    throw new InvalidArgumentError(
+      `${field}: ${name} is a CloudEvents context attribute, not an extension${instead ? ` (select it with ${instead})` : ''}`,
+      { field, reason: 'reserved name' },
+    );
+  }
+  if (typeof name !== 'string' || !isExtensionName(name)) {
+    throw new InvalidArgumentError(
+      `${field} is not an extension name: lower-case letters a-z and digits 0-9, at most ${MAX_EXTENSION_NAME_LENGTH} characters (CloudEvents recommends 20)`,
+      { field, reason: 'extension name' },
+    );
+  }
 }
 
 function parseTree(obj: WireSelector, path: string): Selector {
@@ -114,14 +212,15 @@ function parseTree(obj: WireSelector, path: string): Selector {
       const attrObj = obj.attr;
       const entries = attrObj && typeof attrObj === 'object' && !Array.isArray(attrObj) ? Object.entries(attrObj) : [];
       if (entries.length !== 1) {
-        throw new InvalidArgumentError(`${path}.attr must name exactly one of stream, event_type, subject`, {
+        throw new InvalidArgumentError(`${path}.attr must name exactly one of ${TREE_ATTRS}`, {
           field: `${path}.attr`,
         });
       }
       const [key, value] = entries[0]!;
+      if (key === 'extension') return parseExtensionLeaf(obj.type, value, `${path}.attr.extension`);
       const attr = key === 'source' ? 'stream' : key;
-      if (!SELECTOR_ATTRS.includes(attr as SelectorAttr)) {
-        throw new InvalidArgumentError(`${path}.attr.${key} is not a selector attribute`, { field: `${path}.attr` });
+      if (!SELECTOR_ATTRS.includes(attr as BuiltInAttr)) {
+        throw new InvalidArgumentError(`${path}.attr.${key} is not a selector attribute (use ${TREE_ATTRS})`, { field: `${path}.attr` });
       }
       if (value === null && obj.type === 'equals' && attr === 'subject') {
         return { type: 'equals', attr: 'subject', value: null };
@@ -129,7 +228,7 @@ function parseTree(obj: WireSelector, path: string): Selector {
       if (typeof value !== 'string' || (value.length === 0 && obj.type === 'equals')) {
         throw new InvalidArgumentError(`${path}.attr.${key} must be a non-empty string`, { field: `${path}.attr.${key}` });
       }
-      return { type: obj.type, attr: attr as SelectorAttr, value };
+      return { type: obj.type, attr: attr as BuiltInAttr, value };
     }
     default:
       throw new InvalidArgumentError(`${path}.type must be one of equals, starts_with, and, or`, {
@@ -138,12 +237,28 @@ function parseTree(obj: WireSelector, path: string): Selector {
   }
 }
 
+/** `{"name": "course", "value": "c1"}`; starts_with takes an empty value ("has the extension"). */
+function parseExtensionLeaf(type: 'equals' | 'starts_with', wire: unknown, path: string): Selector {
+  const leaf = wire && typeof wire === 'object' && !Array.isArray(wire) ? (wire as Record<string, unknown>) : undefined;
+  if (!leaf || Object.keys(leaf).some((k) => k !== 'name' && k !== 'value')) {
+    throw new InvalidArgumentError(`${path} must be {"name": "<extension>", "value": "<string>"}`, { field: path });
+  }
+  assertExtensionName(leaf.name, `${path}.name`);
+  const { value } = leaf;
+  if (typeof value !== 'string' || (value.length === 0 && type === 'equals')) {
+    throw new InvalidArgumentError(`${path}.value must be a ${type === 'equals' ? 'non-empty ' : ''}string`, { field: `${path}.value` });
+  }
+  return { type, attr: extensionAttr(leaf.name), value };
+}
+
 /** The selector back in its tree wire form, for responses and stored metadata. */
 export function selectorToWire(selector: Selector): WireSelector {
   switch (selector.type) {
     case 'equals':
-    case 'starts_with':
-      return { type: selector.type, attr: { [selector.attr]: selector.value } };
+    case 'starts_with': {
+      const name = extensionName(selector.attr);
+      return { type: selector.type, attr: name === undefined ? { [selector.attr]: selector.value } : { extension: { name, value: selector.value } } };
+    }
     case 'and':
     case 'or':
       return { type: selector.type, selectors: selector.selectors.map(selectorToWire) };

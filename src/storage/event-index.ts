@@ -3,218 +3,17 @@
  *
  * Per event it keeps only what selectors and time ranges need (dictionary ids of type, source
  * and subject, and the effective time) in typed arrays indexed by revision, plus one sorted
- * posting list of revisions per distinct attribute value. A query walks the smallest posting
- * list its selector allows and checks the rest per revision, so its cost follows the number of
- * matching events rather than the size of the database.
+ * posting list of revisions per distinct attribute value; extension attributes get sparse
+ * columns of their own (index/extension-column.ts). A query walks the smallest posting list its
+ * selector allows and checks the rest per revision, so its cost follows the number of matching
+ * events rather than the size of the database.
  */
-import type { Selector, SelectorAttr } from '../core/selectors.ts';
-
-class GrowableUint32 {
-  buf: Uint32Array;
-  length = 0;
-  constructor(capacity = 16) {
-    this.buf = new Uint32Array(capacity);
-  }
-  push(v: number): void {
-    if (this.length === this.buf.length) {
-      const next = new Uint32Array(Math.max(16, this.buf.length * 2));
-      next.set(this.buf);
-      this.buf = next;
-    }
-    this.buf[this.length++] = v;
-  }
-}
-
-class GrowableFloat64 {
-  buf: Float64Array = new Float64Array(16);
-  length = 0;
-  push(v: number): void {
-    if (this.length === this.buf.length) {
-      const next = new Float64Array(Math.max(16, this.buf.length * 2));
-      next.set(this.buf);
-      this.buf = next;
-    }
-    this.buf[this.length++] = v;
-  }
-}
-
-/**
- * source + id → revisions, as an open-addressing hash table of revisions (0: empty slot) in one
- * typed array, at most half full. Each revision's key hash lives in `hashes` (by revision - 1),
- * so slots need not store it: 8 to 16 bytes per event, where a Map of numbers took about 40 and
- * slowed appends and restarts with its rehashing.
- */
-class KeyTable {
-  #slots = new Uint32Array(1024);
-  #mask = 1023;
-  #count = 0;
-
-  constructor(private readonly hashes: GrowableUint32) {}
-
-  /** Sized for `count` keys up front, when they are all known (restoring an index). */
-  reserve(count: number): void {
-    let size = this.#slots.length;
-    while (count * 2 > size) size *= 2;
-    if (size !== this.#slots.length) this.#rehash(size);
-  }
-
-  /** Adds `revision`, whose hash must already be in `hashes`: the next one, as revisions are dense from 1. */
-  insert(revision: number): void {
-    if ((this.#count + 1) * 2 > this.#slots.length) this.#rehash(this.#slots.length * 2);
-    this.#place(revision);
-    this.#count++;
-  }
-
-  /** Revisions whose key hash is `hash`, ascending (linear probing keeps insertion order). */
-  lookup(hash: number): number[] {
-    const out: number[] = [];
-    const slots = this.#slots;
-    const hashes = this.hashes.buf;
-    for (let i = slotOf(hash) & this.#mask; slots[i] !== 0; i = (i + 1) & this.#mask) {
-      if (hashes[slots[i]! - 1] === hash) out.push(slots[i]!);
-    }
-    return out;
-  }
-
-  #place(revision: number): void {
-    const slots = this.#slots;
-    let i = slotOf(this.hashes.buf[revision - 1]!) & this.#mask;
-    while (slots[i] !== 0) i = (i + 1) & this.#mask;
-    slots[i] = revision;
-  }
-
-  #rehash(size: number): void {
-    this.#slots = new Uint32Array(size);
-    this.#mask = size - 1;
-    // The table holds exactly revisions 1..count (revisions are dense); placing them in
-    // ascending order keeps each probe chain in insertion order.
-    for (let revision = 1; revision <= this.#count; revision++) this.#place(revision);
-  }
-}
-
-/** Spreads a key hash over all bits (murmur3's finaliser): linear probing suffers from clustered low bits. */
-function slotOf(hash: number): number {
-  let h = Math.imul(hash ^ (hash >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
-}
-
-/** One posting list: the ascending revisions in `buf[start .. start + length)`. */
-interface Posting {
-  buf: Uint32Array;
-  start: number;
-  length: number;
-}
-
-/** Revisions a posting list keeps in the shared pool before it gets an array of its own. */
-const POOLED_REVISIONS = 8;
-
-/**
- * The posting lists of one attribute, by value id. A typed array costs a few hundred bytes
- * besides its contents, which for values that name one entity (a subject per order, with a
- * handful of events) was more than all of their events' index entries. So each list's first
- * POOLED_REVISIONS revisions sit in a pool shared by all values, at id × POOLED_REVISIONS; a
- * list that outgrows its place there moves to an array of its own.
- */
-class PostingLists {
-  #pool = new Uint32Array(16 * POOLED_REVISIONS);
-  readonly #lengths = new GrowableUint32();
-  /** Per value id: 0 while its list is in the pool, else 1 + where its own array is in `#ownLists`. */
-  readonly #ownSlots = new GrowableUint32();
-  readonly #ownLists: GrowableUint32[] = [];
-
-  /** Adds the empty list of the next value id. */
-  addValue(): void {
-    const needed = (this.#lengths.length + 1) * POOLED_REVISIONS;
-    if (needed > this.#pool.length) {
-      const pool = new Uint32Array(Math.max(needed, this.#pool.length * 2));
-      pool.set(this.#pool);
-      this.#pool = pool;
-    }
-    this.#lengths.push(0);
-    this.#ownSlots.push(0);
-  }
-
-  push(id: number, revision: number, capacity = 4 * POOLED_REVISIONS): void {
-    const n = this.#lengths.buf[id]!;
-    if (n < POOLED_REVISIONS) {
-      this.#pool[id * POOLED_REVISIONS + n] = revision;
-    } else {
-      const slot = this.#ownSlots.buf[id]!;
-      if (slot !== 0) {
-        this.#ownLists[slot - 1]!.push(revision);
-      } else {
-        const own = new GrowableUint32(Math.max(capacity, n + 1));
-        for (let i = 0; i < n; i++) own.push(this.#pool[id * POOLED_REVISIONS + i]!);
-        own.push(revision);
-        this.#ownSlots.buf[id] = this.#ownLists.push(own);
-      }
-    }
-    this.#lengths.buf[id] = n + 1;
-  }
-
-  /**
-   * Fills the (empty) lists from each revision's value id, `ids[revision - 1]`, restoring an
-   * index: lists that outgrow the pool get arrays of their exact size, with no growth slack.
-   */
-  restore(ids: Uint32Array, attr: SelectorAttr): void {
-    const counts = new Uint32Array(this.#lengths.length);
-    for (let i = 0; i < ids.length; i++) {
-      if (ids[i]! >= counts.length) throw new Error(`index state names unknown ${attr} value ${ids[i]}`);
-      counts[ids[i]!]!++;
-    }
-    for (let i = 0; i < ids.length; i++) this.push(ids[i]!, i + 1, counts[ids[i]!]!);
-  }
-
-  length(id: number): number {
-    return this.#lengths.buf[id]!;
-  }
-
-  get(id: number): Posting {
-    const slot = this.#ownSlots.buf[id]!;
-    if (slot !== 0) {
-      const own = this.#ownLists[slot - 1]!;
-      return { buf: own.buf, start: 0, length: own.length };
-    }
-    return { buf: this.#pool, start: id * POOLED_REVISIONS, length: this.#lengths.buf[id]! };
-  }
-}
-
-/** Distinct values of one attribute, each with the ascending revisions that carry it. */
-class AttributeDictionary {
-  readonly values: string[] = [''];
-  readonly ids = new Map<string, number>();
-  readonly postings = new PostingLists();
-
-  constructor() {
-    this.postings.addValue(); // for id 0
-  }
-
-  /** Id 0 stands for "absent" (an event without subject). */
-  add(value: string | undefined, revision: number): number {
-    let id = 0;
-    if (value !== undefined) {
-      id = this.ids.get(value) ?? 0;
-      if (id === 0) id = this.addValue(value);
-    }
-    this.postings.push(id, revision);
-    return id;
-  }
-
-  addValue(value: string): number {
-    const id = this.values.length;
-    this.values.push(value);
-    this.ids.set(value, id);
-    this.postings.addValue();
-    return id;
-  }
-
-  idsWithPrefix(prefix: string): number[] {
-    const out: number[] = [];
-    for (let id = 1; id < this.values.length; id++) if (this.values[id]!.startsWith(prefix)) out.push(id);
-    return out;
-  }
-}
+import { extensionName, extensionsOf, type BuiltInAttr, type Selector, type SelectorAttr } from '../core/selectors.ts';
+import { emptyCursor, mergeCursors, postingCursor, rangeCursor, type Cursor } from './index/cursors.ts';
+import { ExtensionColumn, type ExtensionColumnState } from './index/extension-column.ts';
+import { GrowableFloat64, GrowableUint32 } from './index/growable.ts';
+import { keyHash, KeyTable } from './index/key-table.ts';
+import { AttributeDictionary } from './index/posting-lists.ts';
 
 export interface IndexedEvent {
   source: string;
@@ -222,17 +21,23 @@ export interface IndexedEvent {
   subject?: string;
   id: string;
   effectiveTimeMs: number;
+  /**
+   * The event's extension attributes with their canonical values; when left out they are taken
+   * from the object's own properties (a stored event passed whole). No CloudEvent attribute can
+   * have this name: theirs are lower-case.
+   */
+  extensionAttributes?: ReadonlyArray<readonly [name: string, value: string]>;
+  readonly [attribute: string]: unknown;
 }
-
-/** A source of candidate revisions in one direction, within inclusive bounds. */
-type Cursor = () => number | undefined;
 
 export interface IndexState {
   head: number;
   /** Distinct values per attribute; a value's dictionary id is its position + 1. */
-  values: Record<SelectorAttr, string[]>;
+  values: Record<BuiltInAttr, string[]>;
   /** Per revision (index revision - 1): dictionary ids, 0 for absent. */
-  attrIds: Record<SelectorAttr, Uint32Array>;
+  attrIds: Record<BuiltInAttr, Uint32Array>;
+  /** Per extension name, the events that carry it. */
+  extensions: Record<string, ExtensionColumnState>;
   times: Float64Array;
   keyHashes: Uint32Array;
 }
@@ -247,16 +52,17 @@ export interface IndexScan {
 }
 
 export class EventIndex {
-  private readonly dicts: Record<SelectorAttr, AttributeDictionary> = {
+  private readonly dicts: Record<BuiltInAttr, AttributeDictionary> = {
     stream: new AttributeDictionary(),
     event_type: new AttributeDictionary(),
     subject: new AttributeDictionary(),
   };
-  private readonly attrIds: Record<SelectorAttr, GrowableUint32> = {
+  private readonly attrIds: Record<BuiltInAttr, GrowableUint32> = {
     stream: new GrowableUint32(),
     event_type: new GrowableUint32(),
     subject: new GrowableUint32(),
   };
+  private readonly extensions = new Map<string, ExtensionColumn>();
   private readonly times = new GrowableFloat64();
   /** Each revision's key hash: a 30-bit hash of source + id (a snapshot keeps these). */
   private readonly keyHashByRevision = new GrowableUint32();
@@ -277,6 +83,11 @@ export class EventIndex {
     this.attrIds.stream.push(this.dicts.stream.add(event.source, revision));
     this.attrIds.event_type.push(this.dicts.event_type.add(event.type, revision));
     this.attrIds.subject.push(this.dicts.subject.add(event.subject, revision));
+    for (const [name, value] of event.extensionAttributes ?? extensionsOf(event)) {
+      let column = this.extensions.get(name);
+      if (!column) this.extensions.set(name, (column = new ExtensionColumn()));
+      column.add(value, revision);
+    }
     this.times.push(event.effectiveTimeMs);
     this.keyHashByRevision.push(keyHash(event.source, event.id));
     this.keys.insert(revision);
@@ -295,6 +106,7 @@ export class EventIndex {
       attrIds: Object.fromEntries(attrs.map((a) => [a, this.attrIds[a].buf.subarray(0, head)])) as IndexState['attrIds'],
       times: this.times.buf.subarray(0, head),
       keyHashes: this.keyHashByRevision.buf.subarray(0, head),
+      extensions: Object.fromEntries([...this.extensions].map(([name, column]) => [name, column.exportState()])),
     };
   }
 
@@ -309,6 +121,7 @@ export class EventIndex {
       index.attrIds[attr].length = ids.length;
       dict.postings.restore(ids, attr);
     }
+    for (const [name, column] of Object.entries(state.extensions)) index.extensions.set(name, ExtensionColumn.fromState(column, name));
     index.times.buf = state.times;
     index.times.length = state.head;
     index.keyHashByRevision.buf = state.keyHashes;
@@ -325,27 +138,41 @@ export class EventIndex {
 
   /** Distinct values of an attribute starting with `prefix`, ascending, for type-ahead. */
   distinctValues(attr: SelectorAttr, prefix: string, limit: number): string[] {
-    const dict = this.dicts[attr];
+    const dict = this.dictionary(attr);
+    if (!dict) return [];
     return dict.idsWithPrefix(prefix).map((id) => dict.values[id]!).sort().slice(0, limit);
   }
 
   matchesAt(selector: Selector, revision: number): boolean {
-    const i = revision - 1;
     switch (selector.type) {
       case 'equals': {
-        const id = this.attrIds[selector.attr].buf[i]!;
-        if (selector.value === null) return id === 0;
-        return id !== 0 && this.dicts[selector.attr].values[id] === selector.value;
+        const value = this.valueAt(selector.attr, revision);
+        return selector.value === null ? value === undefined : value === selector.value;
       }
       case 'starts_with': {
-        const id = this.attrIds[selector.attr].buf[i]!;
-        return id !== 0 && this.dicts[selector.attr].values[id]!.startsWith(selector.value);
+        const value = this.valueAt(selector.attr, revision);
+        return value !== undefined && value.startsWith(selector.value);
       }
       case 'and':
         return selector.selectors.every((s) => this.matchesAt(s, revision));
       case 'or':
         return selector.selectors.some((s) => this.matchesAt(s, revision));
     }
+  }
+
+  /** The value of an attribute at a revision; undefined when its event has none. */
+  private valueAt(attr: SelectorAttr, revision: number): string | undefined {
+    const name = extensionName(attr);
+    if (name !== undefined) return this.extensions.get(name)?.valueAt(revision);
+    const builtIn = attr as BuiltInAttr;
+    const id = this.attrIds[builtIn].buf[revision - 1]!;
+    return id === 0 ? undefined : this.dicts[builtIn].values[id];
+  }
+
+  /** The dictionary of an attribute's values; undefined for an extension no event carries. */
+  private dictionary(attr: SelectorAttr): AttributeDictionary | undefined {
+    const name = extensionName(attr);
+    return name === undefined ? this.dicts[attr as BuiltInAttr] : this.extensions.get(name)?.dict;
   }
 
   /**
@@ -381,13 +208,16 @@ export class EventIndex {
   private estimate(selector: Selector): number {
     switch (selector.type) {
       case 'equals': {
-        const id = selector.value === null ? 0 : this.dicts[selector.attr].ids.get(selector.value);
-        return id === undefined ? 0 : this.dicts[selector.attr].postings.length(id);
+        const dict = this.dictionary(selector.attr);
+        // "Without this extension" has no posting list: its cursor is the whole range.
+        if (selector.value === null && extensionName(selector.attr) !== undefined) return this.head;
+        const id = !dict ? undefined : selector.value === null ? 0 : dict.ids.get(selector.value);
+        return id === undefined ? 0 : dict!.postings.length(id);
       }
-      case 'starts_with':
-        return this.dicts[selector.attr]
-          .idsWithPrefix(selector.value)
-          .reduce((n, id) => n + this.dicts[selector.attr].postings.length(id), 0);
+      case 'starts_with': {
+        const dict = this.dictionary(selector.attr);
+        return dict ? dict.idsWithPrefix(selector.value).reduce((n, id) => n + dict.postings.length(id), 0) : 0;
+      }
       case 'and':
         return Math.min(...selector.selectors.map((s) => this.estimate(s)));
       case 'or':
@@ -398,12 +228,14 @@ export class EventIndex {
   private cursorFor(selector: Selector, from: number, to: number, forward: boolean): Cursor {
     switch (selector.type) {
       case 'equals': {
-        const dict = this.dicts[selector.attr];
-        const id = selector.value === null ? 0 : dict.ids.get(selector.value);
-        return id === undefined ? emptyCursor : postingCursor(dict.postings.get(id), from, to, forward);
+        if (selector.value === null && extensionName(selector.attr) !== undefined) return rangeCursor(from, to, forward);
+        const dict = this.dictionary(selector.attr);
+        const id = !dict ? undefined : selector.value === null ? 0 : dict.ids.get(selector.value);
+        return id === undefined ? emptyCursor : postingCursor(dict!.postings.get(id), from, to, forward);
       }
       case 'starts_with': {
-        const dict = this.dicts[selector.attr];
+        const dict = this.dictionary(selector.attr);
+        if (!dict) return emptyCursor;
         return mergeCursors(
           dict.idsWithPrefix(selector.value).map((id) => postingCursor(dict.postings.get(id), from, to, forward)),
           forward,
@@ -426,73 +258,4 @@ export class EventIndex {
         );
     }
   }
-}
-
-const emptyCursor: Cursor = () => undefined;
-
-function rangeCursor(from: number, to: number, forward: boolean): Cursor {
-  let rev = forward ? from : to;
-  return forward ? () => (rev <= to ? rev++ : undefined) : () => (rev >= from ? rev-- : undefined);
-}
-
-function postingCursor({ buf, start, length }: Posting, from: number, to: number, forward: boolean): Cursor {
-  const end = start + length;
-  if (forward) {
-    let pos = lowerBound(buf, start, end, from);
-    return () => {
-      if (pos >= end) return undefined;
-      const rev = buf[pos++]!;
-      return rev <= to ? rev : undefined;
-    };
-  }
-  let pos = lowerBound(buf, start, end, to + 1) - 1;
-  return () => {
-    if (pos < start) return undefined;
-    const rev = buf[pos--]!;
-    return rev >= from ? rev : undefined;
-  };
-}
-
-/** First position in `buf[lo .. hi)` (ascending) whose value is ≥ v. */
-function lowerBound(buf: Uint32Array, lo: number, hi: number, v: number): number {
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (buf[mid]! < v) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-/** Merges ordered cursors into one ordered cursor without repeats. */
-function mergeCursors(cursors: Cursor[], forward: boolean): Cursor {
-  if (cursors.length === 0) return emptyCursor;
-  if (cursors.length === 1) return cursors[0]!;
-  const heads = cursors.map((c) => c());
-  let last: number | undefined;
-  return () => {
-    for (;;) {
-      let best = -1;
-      for (let i = 0; i < heads.length; i++) {
-        const h = heads[i];
-        if (h === undefined) continue;
-        if (best < 0 || (forward ? h < heads[best]! : h > heads[best]!)) best = i;
-      }
-      if (best < 0) return undefined;
-      const rev = heads[best]!;
-      heads[best] = cursors[best]!();
-      if (rev !== last) {
-        last = rev;
-        return rev;
-      }
-    }
-  };
-}
-
-/** FNV-1a over source, a separator and id, cut to 30 bits. */
-function keyHash(source: string, id: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < source.length; i++) h = Math.imul(h ^ source.charCodeAt(i), 0x01000193);
-  h = Math.imul(h ^ 0xffff, 0x01000193);
-  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
-  return (h >>> 2) & 0x3fffffff;
 }

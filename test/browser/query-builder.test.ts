@@ -224,4 +224,41 @@ describe('query builder (browser)', () => {
     await screenshot(page, 'query-builder-narrow');
     await page.close();
   });
+  it('selects by an extension, exactly and by prefix, with its values suggested', async () => {
+    const post = (path: string, body: unknown) =>
+      fetch(`${ts.server.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => expect(r.ok).toBe(true));
+    await post('/databases', { name: 'school' });
+    const subscribed = (id: string, course: string) => ({ specversion: '1.0', id, source: 'school', type: 'StudentSubscribed', course, student: `s-${id}` });
+    await post('/databases/school/events', { events: [subscribed('a', 'c1'), subscribed('b', 'c10'), subscribed('c', 'd2'), subscribed('d', 'c1')] });
+    const page = await browser.newPage();
+    await page.goto(`${ts.server.url}/databases/school/query-builder`);
+    await page.fill('#extension-1', 'course');
+    await page.locator('#extension_value-1').pressSequentially('c');
+    await waitForDatalist(page, 'extension_value', ['c1', 'c10']);
+
+    const run = async () => {
+      const results = page.waitForResponse((r) => r.url().includes('/query-builder/results'));
+      await page.click('form#query-form button.primary');
+      expect((await results).status()).toBe(200);
+      await page.locator('#results tbody.event').first().waitFor();
+    };
+    await page.selectOption('#match-1', 'starts_with');
+    await run();
+    expect(await shownRevisions(page)).toEqual([1, 2, 4]);
+    const url = new URL(page.url());
+    expect([url.searchParams.get('extension'), url.searchParams.get('extension_value'), url.searchParams.get('match')]).toEqual(['course', 'c', 'starts_with']);
+
+    await page.fill('#extension_value-1', 'c1');
+    await page.selectOption('#match-1', 'equals');
+    await run();
+    await page.waitForFunction(() => document.querySelectorAll('#results tbody.event').length === 2);
+    expect(await shownRevisions(page)).toEqual([1, 4]);
+
+    // The link opens the same query, with the row filled in.
+    await page.goto(`${ts.server.url}/databases/school/query-builder?extension=course&extension_value=c1&match=starts_with`);
+    expect(await fieldValues(page, 'extension')).toEqual(['course']);
+    expect(await page.locator('#match-1').inputValue()).toBe('starts_with');
+    expect(await shownRevisions(page)).toEqual([1, 2, 4]);
+    await page.close();
+  });
 });

@@ -4,7 +4,7 @@
  * come from paths of their own.
  */
 import type { Router } from 'express';
-import { SELECTOR_ATTRS, type SelectorAttr } from '../../core/selectors.ts';
+import { isExtensionName, SELECTOR_ATTRS, type BuiltInAttr } from '../../core/selectors.ts';
 import type { FactumContext } from '../../usecases/context.ts';
 import { getEvent, queryEvents } from '../../usecases/query-events.ts';
 import { suggestValues } from '../../usecases/suggest-values.ts';
@@ -81,8 +81,8 @@ export function eventPages(ctx: FactumContext, page: SendPage): Router {
   /** `<option>`s for a `<datalist>`: values of the attribute starting with what was typed. */
   router.get('/databases/:database/query-builder/suggestions/:attribute', async (req, res) => {
     const attribute = req.params.attribute!;
-    const prefix = firstValue(req.query, 'prefix') || ((SELECTOR_ATTRS as readonly string[]).includes(attribute) ? firstValue(req.query, attribute) : '');
-    page(res, 'partials/suggestions.njk', { values: await suggestions(ctx, res.locals.db.name, attribute, prefix) });
+    const prefix = firstValue(req.query, 'prefix') || ([...SELECTOR_ATTRS, 'extension_value'].includes(attribute) ? firstValue(req.query, attribute) : '');
+    page(res, 'partials/suggestions.njk', { values: await suggestions(ctx, res.locals.db.name, attribute, prefix, firstValue(req.query, 'extension')) });
   });
 
   return router;
@@ -115,12 +115,14 @@ async function runQuery(ctx: FactumContext, database: string, form: QueryForm, c
  * Streams and event types are few, so an empty field is offered their first values. Subjects can
  * be as many as events; they are suggested only once something is typed.
  */
-async function suggestions(ctx: FactumContext, database: string, attribute: string, prefix: string): Promise<string[]> {
+async function suggestions(ctx: FactumContext, database: string, attribute: string, prefix: string, extension = ''): Promise<string[]> {
+  // An extension value is suggested for the extension named in its row, once it is a name.
+  if (attribute === 'extension_value') return isExtensionName(extension) ? suggestValues(ctx, database, { extension, prefix, limit: SUGGESTIONS }) : [];
   if (attribute === 'subject' && prefix === '') return [];
-  return suggestValues(ctx, database, { attribute: attribute as SelectorAttr, prefix, limit: SUGGESTIONS });
+  return suggestValues(ctx, database, { attribute: attribute as BuiltInAttr, prefix, limit: SUGGESTIONS });
 }
 
-async function initialSuggestions(ctx: FactumContext, database: string): Promise<Record<SelectorAttr, string[]>> {
+async function initialSuggestions(ctx: FactumContext, database: string): Promise<Record<BuiltInAttr, string[]>> {
   const [stream, eventType, subject] = await Promise.all((['stream', 'event_type', 'subject'] as const).map((attr) => suggestions(ctx, database, attr, '')));
   return { stream: stream!, event_type: eventType!, subject: subject! };
 }

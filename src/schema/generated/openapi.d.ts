@@ -45,9 +45,9 @@ export interface paths {
          * Metrics in the Prometheus text format
          * @description Node's process metrics and Factum's own (README: Operations, Metrics): requests by route
          *     template and status, appends and queries, group commits of the file store, DynamoDB
-         *     transactions, component calls, subscriptions and consumer lag. Nothing names a database
-         *     unless the server was started with `--metrics-database-labels`, so a key for every
-         *     database is needed.
+         *     transactions, component calls, subscriptions and consumer lag. The figures cover every
+         *     database (and name each with `--metrics-database-labels`), so only a key for every
+         *     database may read them.
          */
         get: operations["getMetrics"];
         put?: never;

@@ -7,7 +7,7 @@ import { anyOf, matchesSelector, type Selector, type SelectableEvent } from '../
 import type { AppendGuard } from '../types.ts';
 import { queryItems } from './client.ts';
 import type { StoreContext } from './context.ts';
-import { itemMatches, type EventFilter } from './filters.ts';
+import { itemEvent, itemMatches, type EventFilter } from './filters.ts';
 import { num } from './items.ts';
 import { A } from './keys.ts';
 import { rangeInput } from './scan.ts';
@@ -40,7 +40,7 @@ export async function brokenGuards<T extends Guarded>(ctx: StoreContext, dbId: s
     for await (const item of queryItems(ctx, input, 100)) {
       if (!itemMatches(item, filter)) continue;
       const revision = num(item[A.revision]);
-      const event = { source: item[A.source] as string, type: item[A.type] as string, subject: item[A.subject] as string | undefined };
+      const event = itemEvent(item, filter.selector);
       for (const a of open) if (revision > a.checkedThrough && inScope(a.request.guard!, event)) broken.add(a);
     }
   }

@@ -10,7 +10,7 @@
  * way `lt` holds: every event up to it is accounted for in the items. Items may run ahead of
  * `lt` (written by a transaction, or by a catch-up, after `lt` was read); readers allow for it.
  */
-import type { Selector, SelectableEvent } from '../../core/selectors.ts';
+import { extensionName, type BuiltInAttr, type Selector, type SelectableEvent } from '../../core/selectors.ts';
 import { batchGet, type TransactAction } from './client.ts';
 import type { StoreContext } from './context.ts';
 import { itemKey, num, type Item } from './items.ts';
@@ -86,7 +86,9 @@ export async function matchBounds(ctx: StoreContext, dbId: string, selector: Sel
   const walk = (s: Selector, cap: number): MatchBound => {
     switch (s.type) {
       case 'equals':
-        return latestUpTo(bySk.get(latestSk(s.attr, s.value)), cap);
+        // Extensions have index items instead (extension-read.ts); here they bound nothing.
+        if (extensionName(s.attr) !== undefined) return { bound: cap, matches: false };
+        return latestUpTo(bySk.get(latestSk(s.attr as BuiltInAttr, s.value)), cap);
       case 'starts_with':
         return { bound: cap, matches: false };
       case 'and': {
@@ -107,7 +109,9 @@ export async function matchBounds(ctx: StoreContext, dbId: string, selector: Sel
 }
 
 function collectEqualities(selector: Selector, into: Set<string>): void {
-  if (selector.type === 'equals') into.add(latestSk(selector.attr, selector.value));
+  if (selector.type === 'equals') {
+    if (extensionName(selector.attr) === undefined) into.add(latestSk(selector.attr as BuiltInAttr, selector.value));
+  }
   else if (selector.type === 'and' || selector.type === 'or') for (const child of selector.selectors) collectEqualities(child, into);
 }
 

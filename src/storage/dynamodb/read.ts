@@ -1,17 +1,20 @@
 /**
  * Reads of events. Every query is exact unless it says it accepts index lag: it then sees every
  * event committed before it started (exact-read.ts). Queries that accept lag may be answered
- * from the GSIs (indexed-read.ts). Type-ahead values come from the latest-value items.
+ * from the GSIs (indexed-read.ts). Selectors an extension bounds are answered from the
+ * extension index items, exactly (extension-read.ts). Type-ahead values come from the
+ * latest-value items, and for extensions from their index items.
  */
 import type { CloudEvent, RawEvent } from '../../core/events.ts';
-import type { SelectorAttr } from '../../core/selectors.ts';
+import { extensionName, type BuiltInAttr, type SelectorAttr } from '../../core/selectors.ts';
 import type { EventPage, EventQuery } from '../types.ts';
 import { live } from './catalog.ts';
 import { startCatchUp } from './catch-up.ts';
 import { batchGet, getItem, prefixQuery, queryItems } from './client.ts';
 import type { StoreContext } from './context.ts';
 import { exactQuery } from './exact-read.ts';
-import { indexPlan, type EventFilter } from './filters.ts';
+import { extensionQuery, extensionValues } from './extension-read.ts';
+import { extensionPlan, indexPlan, type EventFilter } from './filters.ts';
 import { indexedQuery } from './indexed-read.ts';
 import { itemKey, num } from './items.ts';
 import { A, eventKeySk, eventSk, latestSkPrefix, MAX_LISTED_VALUE_BYTES } from './keys.ts';
@@ -28,6 +31,8 @@ export async function query(ctx: StoreContext, name: string, query: EventQuery):
   if (!(from <= to)) return { events: [], hasMore: false };
   const filter: EventFilter = { selector: query.selector, fromTimeMs: query.fromTimeMs, toTimeMs: query.toTimeMs };
   const forward = query.direction !== 'backward';
+  const extensions = query.selector && extensionPlan(query.selector);
+  if (extensions) return extensionQuery(ctx, found.inc, extensions, { from, to, forward, filter, limit });
   const { indexSettleMs, directScanMaxRevisions } = ctx.settings;
   const lagging = query.allowIndexLag && query.selector && to - from + 1 > directScanMaxRevisions && indexSettleMs !== Infinity;
   const plan = lagging ? indexPlan(query.selector!) : undefined;
@@ -55,8 +60,10 @@ export async function distinctValues(ctx: StoreContext, name: string, attr: Sele
   const { inc, head, latestThrough } = await live(ctx, name);
   const wanted = Math.max(0, Math.floor(limit));
   if (wanted === 0) return [];
+  const extension = extensionName(attr);
+  if (extension !== undefined) return extensionValues(ctx, inc.dbId, extension, prefix, wanted);
   if (head - latestThrough > UNCOVERED_VALUES_REVISIONS) startCatchUp(ctx, inc);
-  const skPrefix = latestSkPrefix(attr);
+  const skPrefix = latestSkPrefix(attr as BuiltInAttr);
   const values = new Set<string>();
   for await (const item of queryItems(ctx, prefixQuery(ctx, inc.dbId, skPrefix + prefix, [A.sk]), wanted)) {
     values.add((item[A.sk] as string).slice(skPrefix.length));
@@ -65,7 +72,7 @@ export async function distinctValues(ctx: StoreContext, name: string, attr: Sele
   const from = Math.max(1, latestThrough + 1);
   const to = Math.min(head, from + UNCOVERED_VALUES_REVISIONS - 1);
   if (from <= to) {
-    const field = { stream: A.source, event_type: A.type, subject: A.subject }[attr];
+    const field = { stream: A.source, event_type: A.type, subject: A.subject }[attr as BuiltInAttr];
     for await (const item of queryItems(ctx, rangeInput(ctx, inc.dbId, from, to, true, undefined, [field]), to - from + 1)) {
       const value = item[field];
       if (typeof value === 'string' && value.startsWith(prefix) && Buffer.byteLength(value) <= MAX_LISTED_VALUE_BYTES) values.add(value);

@@ -8,7 +8,7 @@ import type { RawEvent } from '../../core/events.ts';
 import type { EventPage } from '../types.ts';
 import { projection, queryItems } from './client.ts';
 import type { StoreContext } from './context.ts';
-import { filterExpression, itemMatches, type EventFilter } from './filters.ts';
+import { filterAttributes, filterExpression, itemMatches, type EventFilter } from './filters.ts';
 import { num } from './items.ts';
 import { A, eventSk } from './keys.ts';
 
@@ -32,7 +32,8 @@ export function rangeInput(
   attributes: readonly string[],
 ): QueryCommandInput {
   const expression = filter && filterExpression(filter);
-  const projected = projection(attributes);
+  // The extensions the filter names are read too, for the check in code.
+  const projected = projection([...new Set([...attributes, ...filterAttributes(filter)])]);
   return {
     TableName: ctx.tableName,
     KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :from AND :to',

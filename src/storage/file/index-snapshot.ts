@@ -8,13 +8,17 @@
  *   magic u32 | version u32 | header length u32 | crc32 of the rest u32 | header JSON | pad to 8
  *   times f64[head] | offsets f64[head] | stream ids u32[head] | type ids u32[head]
  *   subject ids u32[head] | lengths u32[head] | key hashes u32[head]
+ *   then per extension named in the header: revisions u32[count] | value ids u32[count]
+ *
+ * Version 1 snapshots, written before extension attributes were indexed, are not read: they
+ * say nothing of the extensions of the events they cover, so the index is rebuilt from the log.
  */
 import { open, rename, type FileHandle } from 'node:fs/promises';
 import type { IndexState } from '../event-index.ts';
 import { zlib } from '../node-zlib.ts';
 
 const MAGIC = 0x3158_4346; // "FCX1"
-const VERSION = 1;
+const VERSION = 2;
 
 export interface SnapshotContent {
   index: IndexState;
@@ -28,12 +32,16 @@ interface Header {
   head: number;
   logSize: number;
   values: IndexState['values'];
+  /** In the order their arrays follow the fixed ones. */
+  extensions: Array<{ name: string; values: string[]; count: number }>;
 }
 
 export async function writeSnapshot(path: string, content: SnapshotContent): Promise<void> {
   const { index, offsets, lengths, logSize } = content;
   const head = index.head;
-  const headerJson = Buffer.from(JSON.stringify({ head, logSize, values: index.values } satisfies Header));
+  const extensions = Object.entries(index.extensions);
+  const header: Header = { head, logSize, values: index.values, extensions: extensions.map(([name, c]) => ({ name, values: c.values, count: c.revisions.length })) };
+  const headerJson = Buffer.from(JSON.stringify(header));
   const headerEnd = 16 + headerJson.length;
   const dataStart = Math.ceil(headerEnd / 8) * 8;
   const prefix = Buffer.alloc(dataStart);
@@ -45,7 +53,16 @@ export async function writeSnapshot(path: string, content: SnapshotContent): Pro
   // dozen bytes per event, that copy would briefly take as much memory as the index itself.
   const parts = [
     prefix,
-    ...[index.times, offsets.subarray(0, head), index.attrIds.stream, index.attrIds.event_type, index.attrIds.subject, lengths.subarray(0, head), index.keyHashes].map(
+    ...[
+      index.times,
+      offsets.subarray(0, head),
+      index.attrIds.stream,
+      index.attrIds.event_type,
+      index.attrIds.subject,
+      lengths.subarray(0, head),
+      index.keyHashes,
+      ...extensions.flatMap(([, c]) => [c.revisions, c.ids]),
+    ].map(
       (a) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength),
     ),
   ];
@@ -95,11 +112,14 @@ export async function readSnapshot(path: string): Promise<SnapshotContent | unde
       return undefined;
     }
     const head = header.head;
-    if (!Number.isSafeInteger(head) || head < 0 || dataStart + head * BYTES_PER_EVENT !== size) return undefined;
+    const extensionHeaders = Array.isArray(header.extensions) ? header.extensions : [];
+    if (extensionHeaders.some((e) => !Number.isSafeInteger(e.count) || e.count < 0 || e.count > head)) return undefined;
+    const extensionBytes = extensionHeaders.reduce((n, e) => n + 8 * e.count, 0);
+    if (!Number.isSafeInteger(head) || head < 0 || dataStart + head * BYTES_PER_EVENT + extensionBytes !== size) return undefined;
     // Read straight into fresh (so aligned) arrays: no copy of the whole file in between.
     let position = dataStart;
-    const take = async <T extends Float64Array | Uint32Array>(Kind: { new (length: number): T }): Promise<T | undefined> => {
-      const array = new Kind(head);
+    const take = async <T extends Float64Array | Uint32Array>(Kind: { new (length: number): T }, length = head): Promise<T | undefined> => {
+      const array = new Kind(length);
       const bytes = new Uint8Array(array.buffer, 0, array.byteLength);
       if (!(await readFully(handle, bytes, position))) return undefined;
       crc = zlib.crc32(bytes, crc);
@@ -114,9 +134,16 @@ export async function readSnapshot(path: string): Promise<SnapshotContent | unde
     const lengths = await take(Uint32Array);
     const keyHashes = await take(Uint32Array);
     if (!times || !offsets || !stream || !eventType || !subject || !lengths || !keyHashes) return undefined;
+    const extensions: IndexState['extensions'] = {};
+    for (const { name, values, count } of extensionHeaders) {
+      const revisions = await take(Uint32Array, count);
+      const ids = await take(Uint32Array, count);
+      if (!revisions || !ids) return undefined;
+      extensions[name] = { values, revisions, ids };
+    }
     if (crc !== fixed.readUInt32LE(12)) return undefined;
     return {
-      index: { head, values: header.values, attrIds: { stream, event_type: eventType, subject }, times, keyHashes },
+      index: { head, values: header.values, attrIds: { stream, event_type: eventType, subject }, times, keyHashes, extensions },
       offsets,
       lengths,
       logSize: header.logSize,
@@ -126,7 +153,7 @@ export async function readSnapshot(path: string): Promise<SnapshotContent | unde
   }
 }
 
-/** Bytes per event after the header: two f64 and five u32 arrays. */
+/** Bytes per event after the header: two f64 and five u32 arrays (extensions come on top). */
 const BYTES_PER_EVENT = 2 * 8 + 5 * 4;
 
 /** Fills `bytes` from `position`; false if the file ends first. */

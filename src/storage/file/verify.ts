@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { open, readdir, readFile, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { effectiveTimeMs, eventKey } from '../../core/events.ts';
+import { extensionsOf } from '../../core/selectors.ts';
 import { EventIndex } from '../event-index.ts';
 import { BLOB_DIR, LOG_FILE, META_FILE, SNAPSHOT_FILE } from './database.ts';
 import { isRunning } from './fs-util.ts';
@@ -199,6 +200,7 @@ function checkEvent(scan: LogScan, json: string, offset: number, length: number,
     type: String(type),
     subject: typeof subject === 'string' ? subject : undefined,
     effectiveTimeMs: effectiveTimeMs({ time: typeof event.time === 'string' ? event.time : undefined }, String(recordedtime)),
+    extensionAttributes: extensionsOf(event),
   });
   scan.offsets.push(offset);
   scan.lengths.push(length);
@@ -297,6 +299,26 @@ function snapshotMismatch(snapshot: SnapshotContent, scan: LogScan): string | un
   ];
   for (const [what, theirs, ours] of arrays) {
     for (let i = 0; i < head; i++) if (!Object.is(theirs[i], ours[i])) return `the ${what} of revision ${i + 1} differs`;
+  }
+  return extensionMismatch(snapshot.index.extensions, log.extensions, head);
+}
+
+/** Each extension column of the snapshot against the log's, as far as the snapshot goes. */
+function extensionMismatch(theirs: SnapshotContent['index']['extensions'], ours: SnapshotContent['index']['extensions'], head: number): string | undefined {
+  for (const name of new Set([...Object.keys(theirs), ...Object.keys(ours)])) {
+    const a = theirs[name];
+    const b = ours[name];
+    const count = b ? b.revisions.findIndex((r) => r > head) : 0;
+    const covered = count === -1 ? b!.revisions.length : count;
+    if (!a) {
+      if (covered > 0) return `it leaves out extension ${name}, which revision ${b!.revisions[0]} carries`;
+      continue;
+    }
+    if (!b || a.revisions.length !== covered) return `it lists ${a.revisions.length} events with extension ${name}, the log ${covered}`;
+    for (let i = 0; i < covered; i++) {
+      if (a.revisions[i] !== b.revisions[i]) return `its events with extension ${name} differ at revision ${a.revisions[i]}`;
+      if (a.values[a.ids[i]! - 1] !== b.values[b.ids[i]! - 1]) return `the ${name} of revision ${a.revisions[i]} differs`;
+    }
   }
   return undefined;
 }

@@ -6,7 +6,7 @@
  * reads storage as before. Events of a revision never change, so either way it gets the same.
  */
 import { parseStoredEvent, type RawEvent } from '../../core/events.ts';
-import { matchesSelector, type SelectableEvent, type Selector } from '../../core/selectors.ts';
+import { extensionsOf, matchesSelector, type SelectableEvent, type Selector } from '../../core/selectors.ts';
 
 interface RecentEvent {
   raw: RawEvent;
@@ -46,8 +46,9 @@ export class RecentEvents {
       return;
     }
     for (const raw of events) {
-      const { source, type, subject } = parseStoredEvent(raw);
-      this.#events.push({ raw, attrs: { source, type, subject } });
+      const stored = parseStoredEvent(raw);
+      const { source, type, subject } = stored;
+      this.#events.push({ raw, attrs: { source, type, subject, ...Object.fromEntries(extensionsOf(stored)) } });
       this.#bytes += raw.json.length;
     }
     let drop = 0;
