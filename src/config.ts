@@ -74,6 +74,7 @@ export interface ConfigFlags {
   maxViewSnapshotSets?: string;
   subscriptionHeartbeatMs?: string;
   maxSubscriptions?: string;
+  maxSubscriptionsPerCaller?: string;
   subscriptionBufferBytes?: string;
   slowConsumerTimeoutMs?: string;
   liveViewIntervalMs?: string;
@@ -113,6 +114,7 @@ export function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = proce
     subscriptions: {
       heartbeatMs: integer(flags.subscriptionHeartbeatMs ?? env.FACTUM_SUBSCRIPTION_HEARTBEAT_MS ?? '15000', 'subscription heartbeat (ms)', 100, 3_600_000),
       maxSubscriptions: integer(flags.maxSubscriptions ?? env.FACTUM_MAX_SUBSCRIPTIONS ?? '1000', 'max subscriptions', 1, 1_000_000),
+      maxSubscriptionsPerCaller: integer(flags.maxSubscriptionsPerCaller ?? env.FACTUM_MAX_SUBSCRIPTIONS_PER_CALLER ?? '100', 'max subscriptions per caller', 1, 1_000_000),
       maxBufferedBytes: integer(flags.subscriptionBufferBytes ?? env.FACTUM_SUBSCRIPTION_BUFFER_BYTES ?? String(256 * 1024), 'subscription buffer bytes', 1024, 2 ** 31),
       slowConsumerTimeoutMs: integer(flags.slowConsumerTimeoutMs ?? env.FACTUM_SLOW_CONSUMER_TIMEOUT_MS ?? '30000', 'slow consumer timeout (ms)', 100, 3_600_000),
       liveViewIntervalMs: integer(flags.liveViewIntervalMs ?? env.FACTUM_LIVE_VIEW_INTERVAL_MS ?? '1000', 'live view interval (ms)', 10, 3_600_000),

@@ -19,6 +19,7 @@ export function serveCommand(): Command {
     .addOption(new Option('--max-view-snapshot-sets <n>', 'parameter sets per state view whose snapshots are kept (env FACTUM_MAX_VIEW_SNAPSHOT_SETS)').default(undefined, '1000'))
     .addOption(new Option('--subscription-heartbeat-ms <ms>', 'heartbeat interval of subscriptions (env FACTUM_SUBSCRIPTION_HEARTBEAT_MS)').default(undefined, '15000'))
     .addOption(new Option('--max-subscriptions <n>', 'open subscriptions per server (env FACTUM_MAX_SUBSCRIPTIONS)').default(undefined, '1000'))
+    .addOption(new Option('--max-subscriptions-per-caller <n>', 'open subscriptions per API key, or per client address without keys (env FACTUM_MAX_SUBSCRIPTIONS_PER_CALLER)').default(undefined, '100'))
     .addOption(new Option('--subscription-buffer-bytes <n>', 'bytes a slow subscriber may hold unread (env FACTUM_SUBSCRIPTION_BUFFER_BYTES)').default(undefined, '256 KiB'))
     .addOption(new Option('--slow-consumer-timeout-ms <ms>', 'how long a subscriber may stay over its buffer (env FACTUM_SLOW_CONSUMER_TIMEOUT_MS)').default(undefined, '30000'))
     .addOption(new Option('--live-view-interval-ms <ms>', 'least time between renders of a live state view (env FACTUM_LIVE_VIEW_INTERVAL_MS)').default(undefined, '1000'))

@@ -3,6 +3,7 @@
  * same JSON for NDJSON, SSE and WebSocket), and the sink that writes frames to a response.
  */
 import type { Request, Response } from 'express';
+import type { Principal } from '../core/access.ts';
 import { ResourceExhaustedError } from '../core/errors.ts';
 import { resumeRevisionOf, type Frame, type FrameSink } from '../usecases/subscriptions/frames.ts';
 import type { Slot, SubscriptionHub } from '../usecases/subscriptions/hub.ts';
@@ -51,10 +52,13 @@ export function sseMessage(frame: Frame, json: string): string {
   return `${id === undefined ? '' : `id: ${id}\n`}data: ${json}\n\n`;
 }
 
-/** Takes a subscription place, or refuses with 429 and Retry-After. */
-export function admit(hub: SubscriptionHub, res?: Response): Slot {
+/**
+ * Takes a subscription place for the caller (its key, else its address), or refuses with 429
+ * and Retry-After.
+ */
+export function admit(hub: SubscriptionHub, caller: string, res?: Response): Slot {
   try {
-    return hub.admit();
+    return hub.admit(caller);
   } catch (error) {
     if (error instanceof ResourceExhaustedError) res?.set('Retry-After', String(SUBSCRIPTION_RETRY_AFTER_S));
     throw error;
@@ -117,4 +121,9 @@ export function startHttpStream(req: Request, res: Response, transport: StreamTr
       res.once('close', () => clearTimeout(cut));
     },
   };
+}
+
+/** Who holds a subscription, for the per-caller bound: the key, else the client's address. */
+export function callerOf(principal: Principal | undefined, address: string | undefined): string {
+  return principal?.kind === 'key' ? `key:${principal.key.id}` : `address:${address ?? ''}`;
 }

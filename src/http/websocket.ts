@@ -17,7 +17,7 @@ import { hubOf, openSubscription, runSubscription, type PreparedSubscription, ty
 import { authorizeUpgrade } from './access/authorize.ts';
 import { toHttpError } from './errors.ts';
 import { startsAtOnce, subscriptionFromParameters, type SubscribeParameters } from './routes/subscriptions.ts';
-import { admit, frameJson, SUBSCRIPTION_RETRY_AFTER_S, type ClosableSink } from './streams.ts';
+import { admit, callerOf, frameJson, SUBSCRIPTION_RETRY_AFTER_S, type ClosableSink } from './streams.ts';
 import { validate } from './validate.ts';
 
 /** Largest message a client may send: a subscribe message with its selectors. */
@@ -39,9 +39,9 @@ async function upgrade(ctx: FactumContext, wss: WebSocketServer, req: IncomingMe
   const match = SUBSCRIPTIONS_PATH.exec(url.pathname);
   if (!match) throw new NotFoundError(`no WebSocket endpoint at ${url.pathname}`, { path: url.pathname });
   const databaseName = safeDecode(match[1]!);
-  await authorizeUpgrade(ctx, req, 'subscribe', databaseName, allowedOrigins);
+  const principal = await authorizeUpgrade(ctx, req, 'subscribe', databaseName, allowedOrigins);
   const { database, query } = validated(databaseName, url.searchParams);
-  const slot = admit(hubOf(ctx));
+  const slot = admit(hubOf(ctx), callerOf(principal, req.socket.remoteAddress));
   try {
     // With parameters the subscription starts at once (and can be refused now); without, the
     // client says what it wants in a subscribe message, but the database must exist.

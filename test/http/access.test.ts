@@ -222,6 +222,30 @@ describe('rate limits', () => {
   });
 });
 
+describe('subscriptions per caller', () => {
+  it('are bounded per key, and one key at its bound does not stop another', async () => {
+    const ts = await startTestServer({ storage: 'memory', maxSubscriptionsPerCaller: '2' }, { FACTUM_ADMIN_KEY: ADMIN_KEY });
+    const open: AbortController[] = [];
+    try {
+      await ts.client.post('/databases', { name: 'shop' }, ADMIN);
+      const other = (await ts.client.post('/keys', { name: 'other', databases: ['shop'], permissions: ['read'] }, ADMIN)).body.secret as string;
+      const subscribe = async (key: string) => {
+        const controller = new AbortController();
+        open.push(controller);
+        const res = await fetch(`${ts.server.url}/databases/shop/subscriptions`, { headers: { 'x-api-key': key, accept: 'application/x-ndjson' }, signal: controller.signal });
+        return { status: res.status, retryAfter: res.headers.get('retry-after') };
+      };
+      expect((await subscribe(ADMIN_KEY)).status).toBe(200);
+      expect((await subscribe(ADMIN_KEY)).status).toBe(200);
+      expect(await subscribe(ADMIN_KEY)).toEqual({ status: 429, retryAfter: expect.any(String) });
+      expect((await subscribe(other)).status).toBe(200);
+    } finally {
+      for (const controller of open) controller.abort();
+      await ts.stop();
+    }
+  });
+});
+
 describe('events quotas', () => {
   let ts: TestServer;
   afterEach(() => ts?.stop());

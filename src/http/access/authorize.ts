@@ -107,7 +107,13 @@ const readCookies = cookieParser();
  * and, since browsers let any page open a WebSocket anywhere, the page's origin, which must be
  * this server's own or an allowed one (else another site could read a signed-in user's events).
  */
-export async function authorizeUpgrade(ctx: FactumContext, req: IncomingMessage, operationId: string, database: string, allowedOrigins: ReadonlySet<string>): Promise<void> {
+export async function authorizeUpgrade(
+  ctx: FactumContext,
+  req: IncomingMessage,
+  operationId: string,
+  database: string,
+  allowedOrigins: ReadonlySet<string>,
+): Promise<Principal | undefined> {
   const op = operations.get(operationId)!;
   const origin = req.headers.origin;
   if (origin !== undefined && !isAllowedOrigin(origin, `http://${req.headers.host ?? ''}`, allowedOrigins)) {
@@ -115,6 +121,7 @@ export async function authorizeUpgrade(ctx: FactumContext, req: IncomingMessage,
   }
   const request = req as Request;
   await new Promise<void>((resolve, reject) => readCookies(request, {} as Response, (error?: unknown) => (error ? reject(error) : resolve())));
-  const res = { locals: { principal: await identify(ctx, request, false) } } as unknown as Response;
-  requireAccess(res, op.requirement, database);
+  const principal = await identify(ctx, request, false);
+  assertAccess(principal, op.requirement, database);
+  return principal;
 }

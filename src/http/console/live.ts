@@ -16,7 +16,7 @@ import type { Frame } from '../../usecases/subscriptions/frames.ts';
 import { listConsumers } from '../../usecases/subscriptions/consumers.ts';
 import { hubOf, openSubscription, runSubscription, type SubscriptionRequest } from '../../usecases/subscriptions/subscribe.ts';
 import { toHttpError } from '../errors.ts';
-import { admit, EVENT_STREAM, startHttpStream } from '../streams.ts';
+import { admit, callerOf, EVENT_STREAM, startHttpStream } from '../streams.ts';
 import { toEventView } from './event-view.ts';
 import { pageRouter } from './page-router.ts';
 import { canonicalQuery, emptyQueryForm, firstValue, readQueryForm, toQueryRequest, type QueryForm } from './query-form.ts';
@@ -52,7 +52,7 @@ export function livePages(ctx: FactumContext, page: SendPage, render: RenderFrag
   router.get('/databases/:database/console/live/stream', async (req, res) => {
     const database = res.locals.db.name;
     const selectors = liveSelectors(readQueryForm(req.query));
-    const slot = admit(hubOf(ctx), res);
+    const slot = admit(hubOf(ctx), callerOf(res.locals.principal, req.ip), res);
     try {
       const after = resumeAfter(req) ?? revisionParameter(firstValue(req.query, 'after'));
       const subscription = await openSubscription(ctx, database, { ...(selectors && { selectors }), after: after ?? 'latest' });

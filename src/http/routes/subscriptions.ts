@@ -12,7 +12,7 @@ import { readOffsets } from '../../usecases/subscriptions/offsets.ts';
 import { openQueryStream } from '../../usecases/subscriptions/streamed-query.ts';
 import { hubOf, openSubscription, runSubscription, type SubscriptionRequest } from '../../usecases/subscriptions/subscribe.ts';
 import { splitRenderQuery, toRenderRequest, type RenderOptions } from '../render-query.ts';
-import { admit, EVENT_STREAM, NDJSON, prefers, startHttpStream, type StreamTransport } from '../streams.ts';
+import { admit, callerOf, EVENT_STREAM, NDJSON, prefers, startHttpStream, type StreamTransport } from '../streams.ts';
 import { validate } from '../validate.ts';
 
 /** The GET form's parameters (and a WebSocket URL's), as validated. */
@@ -75,7 +75,7 @@ export function subscriptionsRouter(ctx: FactumContext): Router {
 
   router.get('/databases/:database/state-views/:name', onlyFor(EVENT_STREAM), validate('renderStateView'), async (req, res) => {
     const { database, name } = res.locals.params as { database: string; name: string };
-    const slot = admit(hubOf(ctx), res);
+    const slot = admit(hubOf(ctx), callerOf(res.locals.principal, req.ip), res);
     try {
       const request = toRenderRequest(res.locals.query as RenderOptions, splitRenderQuery(req.query).params);
       const follow = await openLiveView(ctx, database, name, request);
@@ -96,7 +96,7 @@ export function subscriptionsRouter(ctx: FactumContext): Router {
 
 async function serveSubscription(ctx: FactumContext, req: Request, res: Response, request: SubscriptionRequest): Promise<void> {
   const transport = transportOf(req);
-  const slot = admit(hubOf(ctx), res);
+  const slot = admit(hubOf(ctx), callerOf(res.locals.principal, req.ip), res);
   try {
     const resumeAfter = transport === EVENT_STREAM ? lastEventId(req) : undefined;
     const subscription = await openSubscription(ctx, res.locals.params.database as string, request, resumeAfter);

@@ -34,6 +34,8 @@ export class SubscriptionHub {
   readonly settings: SubscriptionSettings;
   readonly feed: ChangeFeed;
   readonly #slots = new Map<Slot, AbortController>();
+  /** Open subscriptions by caller, for the per-caller bound. */
+  readonly #byCaller = new Map<string, number>();
   readonly #released = new Set<() => void>();
   readonly #consumers = new Map<string, (stop: ConsumerStop) => void>();
   #closing = false;
@@ -48,8 +50,12 @@ export class SubscriptionHub {
     this.feed.appended(database);
   }
 
-  /** Takes a place for a new subscription; refuses when all are taken or the server is stopping. */
-  admit(): Slot {
+  /**
+   * Takes a place for a new subscription of `caller` (a key's id or a client address); refuses
+   * when all places are taken, when the caller holds as many as one caller may, or when the
+   * server is stopping.
+   */
+  admit(caller = ''): Slot {
     if (this.#closing) throw new UnavailableError('the server is shutting down');
     const limit = this.settings.maxSubscriptions;
     if (this.#slots.size >= limit) {
@@ -58,11 +64,23 @@ export class SubscriptionHub {
         open: this.#slots.size,
       });
     }
+    const held = this.#byCaller.get(caller) ?? 0;
+    const perCaller = this.settings.maxSubscriptionsPerCaller;
+    if (held >= perCaller) {
+      throw new ResourceExhaustedError(`you have ${held} open subscriptions on this server, as many as one caller may; close one or try again later`, {
+        limit: perCaller,
+        open: held,
+      });
+    }
+    this.#byCaller.set(caller, held + 1);
     const controller = new AbortController();
     const slot: Slot = {
       signal: controller.signal,
       release: () => {
         if (!this.#slots.delete(slot)) return;
+        const left = (this.#byCaller.get(caller) ?? 1) - 1;
+        if (left > 0) this.#byCaller.set(caller, left);
+        else this.#byCaller.delete(caller);
         for (const notify of this.#released) notify();
       },
     };

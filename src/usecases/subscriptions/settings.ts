@@ -5,6 +5,8 @@ export interface SubscriptionSettings {
   heartbeatMs: number;
   /** Open subscriptions per server (SSE, NDJSON, WebSocket and live views together). */
   maxSubscriptions: number;
+  /** Open subscriptions per caller: per API key, or per client address on a server without keys. */
+  maxSubscriptionsPerCaller: number;
   /**
    * Bytes a subscription may have handed to its connection that the client has not taken yet.
    * Past it the subscription stops reading events until the connection drains: the most
@@ -25,6 +27,7 @@ export interface SubscriptionSettings {
 export const DEFAULT_SUBSCRIPTION_SETTINGS: SubscriptionSettings = {
   heartbeatMs: 15_000,
   maxSubscriptions: 1000,
+  maxSubscriptionsPerCaller: 100,
   maxBufferedBytes: 256 * 1024,
   slowConsumerTimeoutMs: 30_000,
   liveViewIntervalMs: 1000,
