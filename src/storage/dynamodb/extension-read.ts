@@ -13,6 +13,7 @@ import { batchGet, queryItems } from './client.ts';
 import type { Incarnation, StoreContext } from './context.ts';
 import { filterAttributes, itemMatches, type EventFilter, type ExtensionLookup } from './filters.ts';
 import { itemKey, num, type Item } from './items.ts';
+import { mergeRevisions } from './merge-revisions.ts';
 import { A, afterExtensionValueSk, eventSk, extensionIndexSk, extensionPrefixSk, extensionValueSkPrefix, hashedExtensionSkPrefix, MAX_LISTED_VALUE_BYTES } from './keys.ts';
 
 export interface ExtensionRange {
@@ -103,31 +104,6 @@ function prefixInputs(ctx: StoreContext, dbId: string, name: string, prefix: str
     base(extensionPrefixSk(name, prefix), inRange, rangeValues),
     base(hashedExtensionSkPrefix(name), long, { ...rangeValues, ...(prefix === '' ? {} : { ':value': prefix }) }),
   ];
-}
-
-/** Ordered revision streams merged into one ordered stream without repeats. */
-async function* mergeRevisions(streams: Array<AsyncGenerator<number>>, forward: boolean): AsyncGenerator<number> {
-  try {
-    const heads = await Promise.all(streams.map((s) => s.next()));
-    let last: number | undefined;
-    for (;;) {
-      let best = -1;
-      for (let i = 0; i < heads.length; i++) {
-        const h = heads[i]!;
-        if (h.done) continue;
-        if (best < 0 || (forward ? h.value < (heads[best]!.value as number) : h.value > (heads[best]!.value as number))) best = i;
-      }
-      if (best < 0) return;
-      const revision = heads[best]!.value as number;
-      heads[best] = await streams[best]!.next();
-      if (revision !== last) {
-        last = revision;
-        yield revision;
-      }
-    }
-  } finally {
-    await Promise.all(streams.map((s) => s.return(undefined)));
-  }
 }
 
 /**

@@ -13,6 +13,7 @@ import { batchGet, queryItems } from './client.ts';
 import type { Incarnation, StoreContext } from './context.ts';
 import { filterExpression, itemMatches, type EventFilter, type IndexLookup } from './filters.ts';
 import { itemKey, num } from './items.ts';
+import { mergeRevisions } from './merge-revisions.ts';
 import { A, eventSk, indexKey, INDEXES } from './keys.ts';
 import { rangeInput } from './scan.ts';
 
@@ -75,29 +76,7 @@ async function indexedRevisions(ctx: StoreContext, dbId: string, plan: IndexLook
 
 /** Matching revisions within the range from the GSIs, merged in order without repeats. */
 async function* indexRevisions(ctx: StoreContext, dbId: string, plan: IndexLookup[], range: Range, want: number): AsyncGenerator<number> {
-  const streams = plan.map((lookup) => indexStream(ctx, dbId, lookup, range, want));
-  const before = (a: number, b: number) => (range.forward ? a < b : a > b);
-  try {
-    const heads = await Promise.all(streams.map((s) => s.next()));
-    let last: number | undefined;
-    for (;;) {
-      let best = -1;
-      for (let i = 0; i < heads.length; i++) {
-        const h = heads[i]!;
-        if (h.done) continue;
-        if (best < 0 || before(h.value, heads[best]!.value as number)) best = i;
-      }
-      if (best < 0) return;
-      const revision = heads[best]!.value as number;
-      heads[best] = await streams[best]!.next();
-      if (revision !== last) {
-        last = revision;
-        yield revision;
-      }
-    }
-  } finally {
-    await Promise.all(streams.map((s) => s.return(undefined)));
-  }
+  yield* mergeRevisions(plan.map((lookup) => indexStream(ctx, dbId, lookup, range, want)), range.forward);
 }
 
 async function* indexStream(ctx: StoreContext, dbId: string, lookup: IndexLookup, range: Range, want: number): AsyncGenerator<number> {
