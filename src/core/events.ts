@@ -49,6 +49,55 @@ export function effectiveTimeMs(event: { time?: string }, recordedtime: string):
   return Date.parse(event.time ?? recordedtime);
 }
 
+/**
+ * The UTF-8 text events arrived as, for those whose text is exactly what `JSON.stringify` would
+ * write for them (event-text.ts decides which), by the array of events of one append: such an
+ * event is stored from its own bytes and never serialised. One entry per append, not per event:
+ * thousands of weak entries per request cost the garbage collector more than they saved. The
+ * events must not change after they are kept here.
+ */
+const arrivedJson = new WeakMap<readonly CloudEvent[], { body: Uint8Array; spans: ReadonlyArray<ByteRange | undefined> }>();
+
+/** Where a text lies in a buffer: from `start` to before `end`. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+/**
+ * Keeps, for each of `events`, where in `body` (UTF-8) the text `JSON.stringify(events[i])`
+ * would write lies, if it is there (undefined: serialise it), for storing the events.
+ */
+export function keepArrivedJson(events: readonly CloudEvent[], body: Uint8Array, spans: ReadonlyArray<ByteRange | undefined>): void {
+  arrivedJson.set(events, { body, spans });
+}
+
+/**
+ * An event's stored JSON: the text itself, or, for an event kept with keepArrivedJson, the bytes
+ * it arrived with up to before their closing brace (`body` from `start` to `end`) followed by
+ * `tail`, so that a batch of events is written to storage by copying bytes.
+ */
+export type StoredEventText = string | { body: Uint8Array; start: number; end: number; tail: string };
+
+/** The stored forms of the events of one append, the first at `firstRevision`. */
+export function storedEventTexts(events: readonly CloudEvent[], firstRevision: number, recordedtime: string): StoredEventText[] {
+  const arrived = arrivedJson.get(events);
+  // A request's events share their recorded time: its JSON is written once.
+  const timeTail = `,"recordedtime":${JSON.stringify(recordedtime)}}`;
+  return events.map((event, i) => {
+    const span = arrived?.spans[i];
+    if (span === undefined || 'revision' in event || 'recordedtime' in event) return storedEventJson(event, firstRevision + i, recordedtime);
+    return { body: arrived!.body, start: span.start, end: span.end - 1, tail: `,"revision":${firstRevision + i}${timeTail}` };
+  });
+}
+
+/** The text of a stored form, as a string. */
+export function storedTextJson(text: StoredEventText): string {
+  return typeof text === 'string' ? text : utf8.decode(text.body.subarray(text.start, text.end)) + text.tail;
+}
+
+const utf8 = new TextDecoder();
+
 /** Serialise an event the way it is stored and returned: the event, then its revision and recorded time. */
 export function storedEventJson(event: CloudEvent, revision: number, recordedtime: string): string {
   // Same text as stringifying `{ ...event, revision, recordedtime }`, without copying the event

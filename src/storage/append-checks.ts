@@ -3,7 +3,7 @@
  * source + id uniqueness. "Staged" events are those accepted earlier in the same group commit
  * but not yet in the index (they become visible only once durable).
  */
-import { eventKey, type CloudEvent, type RawEvent } from '../core/events.ts';
+import { eventKey, storedTextJson, type CloudEvent, type RawEvent, type StoredEventText } from '../core/events.ts';
 import { matchesSelector } from '../core/selectors.ts';
 import type { EventIndex } from './event-index.ts';
 import { assertBlobKey, CHECKPOINT_MAX_BYTES, type AppendOutcome, type AppendRequest } from './types.ts';
@@ -11,7 +11,8 @@ import { assertBlobKey, CHECKPOINT_MAX_BYTES, type AppendOutcome, type AppendReq
 export interface StagedEvent {
   revision: number;
   event: CloudEvent;
-  json: string;
+  /** Its stored form; made a string only when a later event of the round repeats its key. */
+  text: StoredEventText;
   recordedtime: string;
 }
 
@@ -117,5 +118,5 @@ export async function findByKey(
     if (stored.source === event.source && stored.id === event.id) return raw;
   }
   const hit = staged.byKey(eventKey(event));
-  return hit && { revision: hit.revision, json: hit.json };
+  return hit && { revision: hit.revision, json: storedTextJson(hit.text) };
 }

@@ -5,7 +5,7 @@
  * makes durable appends fast; acknowledging after the sync is what makes them durable.
  */
 import { InternalError, NotFoundError } from '../../core/errors.ts';
-import { effectiveTimeMs, storedEventJson, type CloudEvent } from '../../core/events.ts';
+import { effectiveTimeMs, storedEventTexts, type CloudEvent } from '../../core/events.ts';
 import { extensionsOf } from '../../core/selectors.ts';
 import { checkAppend, checkBounds, StagedEvents } from '../append-checks.ts';
 import type { AppendOutcome, AppendRequest, StoreObserver } from '../types.ts';
@@ -81,11 +81,11 @@ async function groupCommit(db: FileDatabase, stats: CommitStats, observer: Store
         continue;
       }
       const firstRevision = db.index.head + staged.length + 1;
-      const jsons = item.request.events.map((event, i) => storedEventJson(event, firstRevision + i, item.request.recordedtime));
+      const jsons = storedEventTexts(item.request.events, firstRevision, item.request.recordedtime);
       const { frame, jsonOffsets } = encodeFrame(jsons);
       jsonOffsets.forEach((p, i) => placements.push({ revision: firstRevision + i, offset: writeAt + p.offset, length: p.length }));
       item.request.events.forEach((event: CloudEvent, i) =>
-        staged.push({ revision: firstRevision + i, event, json: jsons[i]!, recordedtime: item.request.recordedtime }),
+        staged.push({ revision: firstRevision + i, event, text: jsons[i]!, recordedtime: item.request.recordedtime }),
       );
       frames.push(frame);
       writeAt += frame.length;

@@ -8,6 +8,7 @@
  * All integers are little-endian. A frame whose length runs past the end of the file or whose
  * checksum does not match is a torn write from a crash: it and everything after it are cut off.
  */
+import type { StoredEventText } from '../../core/events.ts';
 import { zlib } from '../node-zlib.ts';
 
 export const FRAME_MAGIC = 0x3154_4346; // "FCT1"
@@ -19,10 +20,13 @@ export interface FramedEvent {
   length: number;
 }
 
-/** Builds one frame; `jsonOffsets` are positions of each event's JSON relative to the frame start. */
-export function encodeFrame(jsons: readonly string[]): { frame: Buffer; jsonOffsets: FramedEvent[] } {
+/**
+ * Builds one frame; `jsonOffsets` are positions of each event's JSON relative to the frame start.
+ * Events kept as the bytes they arrived with are copied, not encoded.
+ */
+export function encodeFrame(jsons: readonly StoredEventText[]): { frame: Buffer; jsonOffsets: FramedEvent[] } {
   // Encoded straight into the frame: no buffer per event.
-  const lengths = jsons.map((j) => Buffer.byteLength(j, 'utf8'));
+  const lengths = jsons.map((j) => (typeof j === 'string' ? Buffer.byteLength(j, 'utf8') : j.end - j.start + Buffer.byteLength(j.tail, 'utf8')));
   const bodyLength = lengths.reduce((n, length) => n + 4 + length, 0);
   const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + bodyLength);
   frame.writeUInt32LE(FRAME_MAGIC, 0);
@@ -32,8 +36,14 @@ export function encodeFrame(jsons: readonly string[]): { frame: Buffer; jsonOffs
   let pos = FRAME_HEADER_BYTES;
   for (let i = 0; i < jsons.length; i++) {
     const length = lengths[i]!;
+    const json = jsons[i]!;
     frame.writeUInt32LE(length, pos);
-    frame.write(jsons[i]!, pos + 4, length, 'utf8');
+    if (typeof json === 'string') frame.write(json, pos + 4, length, 'utf8');
+    else {
+      const headLength = json.end - json.start;
+      frame.set(json.body.subarray(json.start, json.end), pos + 4);
+      frame.write(json.tail, pos + 4 + headLength, length - headLength, 'utf8');
+    }
     jsonOffsets.push({ offset: pos + 4, length });
     pos += 4 + length;
   }
