@@ -1,12 +1,13 @@
 /**
- * Builds the example components (and test fixtures) from JavaScript with componentize-js.
+ * Builds the example components (and test fixtures): from JavaScript with componentize-js, and
+ * from C with clang and jco (see compile-c.ts).
  *
  *   npm run build:examples            build every example, print where each one is
  *
- * A build takes about ten seconds and yields a ~12 MB component, so outputs are cached under
- * `.cache/wasm/` (never committed), named by a hash of everything that goes into them: the
- * source directory, the WIT, the world, the enabled features and the componentize-js version.
- * Unchanged inputs are not rebuilt.
+ * A JavaScript build takes about ten seconds and yields a ~12 MB component, so outputs are
+ * cached under `.cache/wasm/` (never committed), named by a hash of everything that goes into
+ * them: the source directory, the WIT, the world, the enabled features and the toolchain's
+ * version. Unchanged inputs are not rebuilt.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -15,14 +16,19 @@ import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WIT_FILE } from '../src/wasm/contract.ts';
+import { clangToolchainId, compileCComponent } from './compile-c.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const EXAMPLES_DIR = join(ROOT, 'wasm-examples');
 export const BUILD_CACHE_DIR = join(ROOT, '.cache', 'wasm');
 
-/** The examples, each a directory holding its source: `view.js` for views, `decide.js` for state changes. */
+/**
+ * The examples, each a directory holding its source: `view.js` for views, `decide.js` for state
+ * changes; `view.c` (with the other `.c` files beside it) for a view compiled from C.
+ */
 const EXAMPLE_SOURCES = {
   'order-summary': { file: 'view.js', world: 'state-view' },
+  'order-summary-c': { file: 'view.c', world: 'state-view' },
   'customer-profile': { file: 'view.js', world: 'state-view' },
   'process-order': { file: 'decide.js', world: 'state-change' },
 } as const;
@@ -39,7 +45,10 @@ export type EngineFeature = (typeof ALL_FEATURES)[number];
 export interface ComponentSource {
   /** Names the output file. */
   name: string;
-  /** The JS module to componentize; everything in its directory counts as its source. */
+  /**
+   * The JS module to componentize, or a `.c` file to compile with the other `.c` files of its
+   * directory; everything in its directory counts as its source.
+   */
   sourcePath: string;
   world: string;
   /** Defaults to the contract, wit/factum.wit. */
@@ -58,14 +67,19 @@ export function buildExample(name: ExampleName): Promise<string> {
 export async function buildComponent(source: ComponentSource): Promise<string> {
   const witPath = source.witPath ?? WIT_FILE;
   const features = [...(source.features ?? [])].sort();
-  const inputs = await hashInputs(dirname(source.sourcePath), witPath, source.world, features);
+  const fromC = source.sourcePath.endsWith('.c');
+  if (fromC && features.length > 0) throw new Error(`${source.name}: engine features apply to JavaScript components only`);
+  const toolchain = fromC ? `${await clangToolchainId()}, jco ${packageVersion('jco')}` : `componentize-js ${packageVersion('componentize-js')}`;
+  const inputs = await hashInputs(dirname(source.sourcePath), witPath, source.world, features, toolchain);
   const output = join(BUILD_CACHE_DIR, `${source.name}-${inputs.slice(0, 16)}.wasm`);
   if (existsSync(output)) return output;
   await mkdir(BUILD_CACHE_DIR, { recursive: true });
   // Test files run in parallel processes; one builds while the others wait for its output.
   return withLock(`${output}.lock`, async () => {
     if (existsSync(output)) return output;
-    const component = await componentize(source.sourcePath, witPath, source.world, features);
+    const component = fromC
+      ? await compileCComponent(dirname(source.sourcePath), witPath, source.world)
+      : await componentize(source.sourcePath, witPath, source.world, features);
     const staging = `${output}.${randomUUID()}.tmp`;
     await writeFile(staging, component);
     await rename(staging, output);
@@ -83,9 +97,9 @@ async function removeOlderBuilds(name: string, current: string): Promise<void> {
   }
 }
 
-async function hashInputs(sourceDir: string, witPath: string, world: string, features: string[]): Promise<string> {
+async function hashInputs(sourceDir: string, witPath: string, world: string, features: string[], toolchain: string): Promise<string> {
   const hash = createHash('sha256');
-  hash.update(`componentize-js ${componentizeVersion()}\0world ${world}\0features ${features.join(',')}\0`);
+  hash.update(`${toolchain}\0world ${world}\0features ${features.join(',')}\0`);
   hash.update(await readFile(witPath));
   for (const file of await listFiles(sourceDir)) {
     hash.update(`\0${relative(sourceDir, file)}\0`);
@@ -104,10 +118,11 @@ async function listFiles(dir: string): Promise<string[]> {
   return files;
 }
 
-function componentizeVersion(): string {
-  // Its package exports only an ESM entry, so look for the package the way Node would.
+/** The version of a @bytecodealliance package as installed. */
+function packageVersion(name: 'componentize-js' | 'jco'): string {
+  // Their packages export only ESM entries, so look for the package the way Node would.
   for (let dir = EXAMPLES_DIR; ; dir = dirname(dir)) {
-    const pkg = join(dir, 'node_modules', '@bytecodealliance', 'componentize-js', 'package.json');
+    const pkg = join(dir, 'node_modules', '@bytecodealliance', name, 'package.json');
     if (existsSync(pkg)) return (createRequire(import.meta.url)(pkg) as { version: string }).version;
     if (dirname(dir) === dir) return 'unknown';
   }
@@ -163,7 +178,8 @@ async function main(): Promise<void> {
     const path = await buildExample(name);
     const { size } = await stat(path);
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
-    console.log(`${name}: ${relative(ROOT, path)} (${(size / 1048576).toFixed(1)} MiB, ${seconds} s)`);
+    const shown = size >= 1048576 ? `${(size / 1048576).toFixed(1)} MiB` : `${(size / 1024).toFixed(0)} KiB`;
+    console.log(`${name}: ${relative(ROOT, path)} (${shown}, ${seconds} s)`);
   }
 }
 

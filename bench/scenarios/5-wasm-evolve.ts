@@ -1,8 +1,10 @@
 /**
  * 5. How fast the order-summary state view folds events as a WebAssembly component (through
- *    the server's component host: worker thread, WIT conversion, JSON state in and out) against
- *    the same reducer as plain JavaScript in this process: the example's own view.js, imported
- *    as an ES module. Both fold the same events from the same state.
+ *    the server's component host: worker thread, WIT conversion, state in and out) against the
+ *    same reducer as plain JavaScript in this process: the example's own view.js, imported as an
+ *    ES module. The component comes twice: built from that view.js (componentize-js: its own
+ *    engine, JSON state), and compiled from C (order-summary-c: the same reducer, a binary
+ *    state). All three fold the same events from the same state and must render the same bytes.
  *
  *    The state holds STEADY_ORDERS orders and the events move them between statuses, so it
  *    keeps one size and every call pays the same cost (the view reads and writes its whole
@@ -24,6 +26,7 @@ const STEADY_ORDERS = 1000;
 /** Upper bound on calls per measurement, whatever the duration. */
 const MAX_CALLS = 200_000;
 const KEY = 'bench/order-summary';
+const C_KEY = 'bench/order-summary-c';
 
 interface ViewModule {
   initialState(params: Array<[string, string]>): Uint8Array;
@@ -70,8 +73,9 @@ export async function wasmEvolve(ctx: BenchContext): Promise<Row[]> {
   const view = (await import(pathToFileURL(join(EXAMPLES_DIR, 'order-summary', 'view.js')).href)) as ViewModule;
   const host = new ComponentHost({ cacheDir: TRANSPILED_CACHE_DIR });
   try {
-    progress('5: preparing the order-summary component');
+    progress('5: preparing the order-summary components (JavaScript and C)');
     await host.prepare(KEY, new Uint8Array(await readFile(await buildExample('order-summary'))));
+    await host.prepare(C_KEY, new Uint8Array(await readFile(await buildExample('order-summary-c'))));
 
     const wasmStart = await host.evolve(KEY, await host.initialState(KEY), created);
     const jsStart = view.evolve(view.initialState([]), created.map(toWitEvent), []);
@@ -80,17 +84,27 @@ export async function wasmEvolve(ctx: BenchContext): Promise<Row[]> {
     const jsEnd = view.render(view.evolve(jsStart, stream.map(toWitEvent), []), []);
     const decode = (bytes: Uint8Array) => JSON.parse(Buffer.from(bytes).toString('utf8')) as unknown;
     if (!isDeepStrictEqual(decode(wasmEnd), decode(jsEnd))) throw new Error('the component and view.js rendered different content');
+    const cStart = await host.evolve(C_KEY, await host.initialState(C_KEY), created);
+    const cEnd = await host.render(C_KEY, await host.evolve(C_KEY, cStart, stream));
+    if (!Buffer.from(cEnd).equals(Buffer.from(jsEnd))) throw new Error('the C component and view.js rendered different bytes');
 
     let state = wasmStart;
+    let cState = cStart;
     let jsState = jsStart;
     const { rounds } = ctx.options;
     let round = 0;
     const results = await inTurn(rounds, {
       wasmBatched: () => {
-        progress(`5: round ${++round}/${rounds}: WebAssembly, then plain JavaScript, ${BATCH} events per call, then 1 per call (${seconds} s each)`);
+        progress(`5: round ${++round}/${rounds}: WebAssembly from JavaScript, from C, then plain JavaScript, ${BATCH} events per call, then 1 per call (${seconds} s each)`);
         state = wasmStart;
         return measure(seconds, BATCH, async (call) => {
           state = await host.evolve(KEY, state, batchOf(call));
+        });
+      },
+      cBatched: () => {
+        cState = cStart;
+        return measure(seconds, BATCH, async (call) => {
+          cState = await host.evolve(C_KEY, cState, batchOf(call));
         });
       },
       jsBatched: () => {
@@ -105,6 +119,12 @@ export async function wasmEvolve(ctx: BenchContext): Promise<Row[]> {
           state = await host.evolve(KEY, state, [stream[call % stream.length]!]);
         });
       },
+      cSingle: () => {
+        cState = cStart;
+        return measure(seconds, 1, async (call) => {
+          cState = await host.evolve(C_KEY, cState, [stream[call % stream.length]!]);
+        });
+      },
       jsSingle: () => {
         jsState = jsStart;
         return measure(seconds, 1, (call) => {
@@ -113,13 +133,20 @@ export async function wasmEvolve(ctx: BenchContext): Promise<Row[]> {
       },
     });
     const fastest = (rates: number[]) => best(rates, (r) => r);
-    const [wasmBatched, jsBatched, wasmSingle, jsSingle] = [results.wasmBatched, results.jsBatched, results.wasmSingle, results.jsSingle].map(fastest) as [number, number, number, number];
+    const [wasmBatched, cBatched, jsBatched, wasmSingle, cSingle, jsSingle] = [
+      results.wasmBatched,
+      results.cBatched,
+      results.jsBatched,
+      results.wasmSingle,
+      results.cSingle,
+      results.jsSingle,
+    ].map(fastest) as [number, number, number, number, number, number];
 
     const batchedRatio = ratio(wasmBatched, jsBatched);
     return [
       {
         id: '5a',
-        what: `WebAssembly evolve, ${BATCH} events per call`,
+        what: `WebAssembly evolve (from JavaScript), ${BATCH} events per call`,
         result: { value: wasmBatched, unit: 'events/s' },
         baseline: { what: 'same reducer as plain JS', value: jsBatched, unit: 'events/s' },
         ratio: batchedRatio,
@@ -129,10 +156,27 @@ export async function wasmEvolve(ctx: BenchContext): Promise<Row[]> {
       },
       {
         id: '5b',
-        what: 'WebAssembly evolve, 1 event per call',
+        what: 'WebAssembly evolve (from JavaScript), 1 event per call',
         result: { value: wasmSingle, unit: 'events/s' },
         baseline: { what: 'same reducer as plain JS', value: jsSingle, unit: 'events/s' },
         ratio: ratio(wasmSingle, jsSingle),
+      },
+      {
+        id: '5c',
+        what: `WebAssembly evolve (compiled from C), ${BATCH} events per call`,
+        result: { value: cBatched, unit: 'events/s' },
+        baseline: { what: 'same reducer as plain JS', value: jsBatched, unit: 'events/s' },
+        ratio: ratio(cBatched, jsBatched),
+        target: '≥ 100 000 events/s and ≥ 0.50×',
+        met: cBatched >= 100_000 && ratio(cBatched, jsBatched) >= 0.5,
+        notes: `order-summary-c, a binary state of ${cStart.byteLength.toLocaleString('en-US')} bytes for the same ${STEADY_ORDERS} orders; renders the same bytes as view.js`,
+      },
+      {
+        id: '5d',
+        what: 'WebAssembly evolve (compiled from C), 1 event per call',
+        result: { value: cSingle, unit: 'events/s' },
+        baseline: { what: 'same reducer as plain JS', value: jsSingle, unit: 'events/s' },
+        ratio: ratio(cSingle, jsSingle),
       },
     ];
   } finally {

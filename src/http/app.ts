@@ -5,13 +5,14 @@
 import { randomBytes } from 'node:crypto';
 import express, { type Express } from 'express';
 import cookieParser from 'cookie-parser';
-import { pinoHttp } from 'pino-http';
 import type { Logger } from 'pino';
 import type { FactumContext } from '../usecases/context.ts';
 import { errorHandler, notFoundHandler } from './errors.ts';
+import { jsonBody } from './json-body.ts';
 import { jsonBodyNesting } from './json-nesting.ts';
+import { keepJsonBodyBytes } from './raw-json.ts';
 import { databasesRouter } from './routes/databases.ts';
-import { eventsRouter } from './routes/events.ts';
+import { eventsRouter, eventsShortcut } from './routes/events.ts';
 import { healthRouter } from './routes/health.ts';
 import { PROCESS_COMMAND_PATH, processErrorHandler, stateChangesRouter } from './routes/state-changes.ts';
 import { stateViewsRouter } from './routes/state-views.ts';
@@ -28,6 +29,8 @@ import { rateLimitPerCaller, type RateLimitSettings } from './access/rate-limits
 import { accessRouter, type OnboardingSettings } from './routes/access.ts';
 import { metricsRouter } from './routes/metrics.ts';
 import { measureRequests, type AppMetrics } from './request-metrics.ts';
+import { inSeries } from './middleware-series.ts';
+import { logRequests } from './request-log.ts';
 
 export interface AppOptions {
   logger: Logger;
@@ -62,35 +65,35 @@ export function createApp(ctx: FactumContext, options: AppOptions): Express {
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   if (options.metrics) app.use(measureRequests(options.metrics));
-  app.use(
-    pinoHttp({
-      logger: options.logger,
-      quietReqLogger: true,
-      // One short line per request: what was asked and how it ended, not every header.
-      serializers: {
-        req: (req: { method: string; url: string }) => ({ method: req.method, url: req.url }),
-        res: (res: { statusCode: number }) => ({ status: res.statusCode }),
-      },
-      customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),
-    }),
-  );
   // Who may call what is settled before any body is read (src/http/access/).
   const access = options.access ?? CLOSED_ACCESS;
   const allowedOrigins = new Set(access.corsOrigins);
-  app.use(corsForAllowedOrigins(allowedOrigins));
-  app.use(refuseOtherOrigins(allowedOrigins));
-  app.use(cookieParser());
-  app.use(authorizeRequests(ctx));
-  app.use(rateLimitPerCaller(access.rateLimit));
+  const cors = corsForAllowedOrigins(allowedOrigins);
+  const events = eventsRouter(ctx, { maxBodyBytes: options.maxBodyBytes });
+  // What every request goes through, in this order, as one layer (middleware-series.ts).
   app.use(
-    express.json({
-      limit: options.maxBodyBytes,
-      // Any JSON media type is parsed; each route's schema then says which it accepts.
-      type: ['application/json', 'application/*+json'],
-      strict: false,
-    }),
+    inSeries([
+      // One short line per request: what was asked and how it ended, not every header.
+      logRequests(app, options.logger),
+      // A request without an Origin is no browser's cross-origin request: CORS has nothing to add.
+      (req, res, next) => (req.headers.origin === undefined ? next() : cors(req, res, next)),
+      refuseOtherOrigins(allowedOrigins),
+      cookieParser(),
+      authorizeRequests(ctx),
+      rateLimitPerCaller(access.rateLimit),
+      jsonBody({
+        limit: options.maxBodyBytes,
+        // Any JSON media type is parsed; each route's schema then says which it accepts.
+        type: ['application/json', 'application/*+json'],
+        strict: false,
+        // Appends store events from the bytes they arrived with (raw-json.ts).
+        verify: keepJsonBodyBytes,
+      }),
+      jsonBodyNesting,
+      // Appends and queries, the busiest operations by far, go straight to their handlers.
+      eventsShortcut(ctx, events),
+    ]),
   );
-  app.use(jsonBodyNesting);
 
   app.use(healthRouter(ctx, { version: options.version, startedAt: Date.now() }));
   app.use(metricsRouter(options.metrics));
@@ -99,7 +102,7 @@ export function createApp(ctx: FactumContext, options: AppOptions): Express {
   app.use(consumersRouter(ctx));
   app.use(accessRouter(ctx, { onboarding: access.onboarding }));
   app.use(databasesRouter(ctx));
-  app.use(eventsRouter(ctx, { maxBodyBytes: options.maxBodyBytes }));
+  app.use(events);
   app.use(valuesRouter(ctx));
   app.use(stateViewsRouter(ctx, { maxComponentBytes: options.maxComponentBytes }));
   app.use(stateChangesRouter(ctx, { maxComponentBytes: options.maxComponentBytes }));

@@ -7,9 +7,10 @@ import { BUILD_TIMEOUT_MS, json, loadComponents, storedEvent, TRANSPILED_DIR } f
 let host: ComponentHost;
 
 beforeAll(async () => {
-  const components = await loadComponents('order-summary', 'customer-profile');
+  const components = await loadComponents('order-summary', 'order-summary-c', 'customer-profile');
   host = new ComponentHost({ cacheDir: TRANSPILED_DIR, limits: { timeMs: 10_000 } });
   await host.prepare('shop/order-summary@1', components['order-summary']);
+  await host.prepare('shop/order-summary-c@1', components['order-summary-c']);
   await host.prepare('shop/customer-profile@1', components['customer-profile']);
 }, BUILD_TIMEOUT_MS);
 
@@ -22,8 +23,9 @@ async function viewOf(key: string, events: StoredEvent[], params: Record<string,
   return json(await host.render(key, state, params));
 }
 
-describe('order-summary', () => {
-  const key = 'shop/order-summary@1';
+// The same view twice: built from JavaScript, and compiled from C.
+describe.each(['order-summary', 'order-summary-c'] as const)('%s', (example) => {
+  const key = `shop/${example}@1`;
   const events = [
     storedEvent('OrderCreated', { orderId: 'o-1', customerId: 'c-1', total: 100 }),
     storedEvent('OrderCreated', { orderId: 'o-2', customerId: 'c-1', total: 49.99 }),
@@ -59,7 +61,7 @@ describe('order-summary', () => {
 
     const smallBatches = new ComponentHost({ cacheDir: TRANSPILED_DIR, maxEventsPerCall: 3, workers: 1 });
     try {
-      await smallBatches.prepare(key, await loadComponents('order-summary').then((c) => c['order-summary']));
+      await smallBatches.prepare(key, await loadComponents(example).then((c) => c[example]));
       const state = await smallBatches.evolve(key, await smallBatches.initialState(key), events);
       expect(json(await smallBatches.render(key, state))).toEqual(expected);
     } finally {

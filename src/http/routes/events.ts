@@ -17,8 +17,11 @@ import {
   mediaTypeOf,
   STRUCTURED_MEDIA_TYPE,
 } from '../cloudevents-binding.ts';
-import { sendEvents } from '../raw-json.ts';
+import { eventsJson, keepArrivedEvents, sendEvents } from '../raw-json.ts';
 import { validate } from '../validate.ts';
+import { matchOperation } from '../access/operation-match.ts';
+import { inSeries } from '../middleware-series.ts';
+import { NDJSON, prefers } from '../streams.ts';
 
 export interface EventsRouterOptions {
   /** Largest accepted body, in bytes: a binary-mode event's data is held to it as JSON bodies are. */
@@ -41,10 +44,7 @@ export function eventsRouter(ctx: FactumContext, options: EventsRouterOptions): 
   });
 
   // An AppendRequest, a batch, or one event in structured mode.
-  router.post('/databases/:database/events', appendMediaTypeOnly, validate('appendEvents'), async (req, res) => {
-    const { events, constraints, consumer_ack } = appendRequestOf(req);
-    res.json(await appendEvents(ctx, res.locals.params.database as string, events, parseConstraints(constraints), { consumerAck: consumer_ack }));
-  });
+  router.post('/databases/:database/events', ...appendJsonRoute(ctx));
 
   router.get('/databases/:database/events', validate('listEvents'), async (_req, res) => {
     const { after, limit } = res.locals.query as { after: number; limit: number };
@@ -68,12 +68,58 @@ export function eventsRouter(ctx: FactumContext, options: EventsRouterOptions): 
     }
   });
 
-  router.post('/databases/:database/query', validate('queryEvents'), async (req, res) => {
-    const result = await queryEvents(ctx, res.locals.params.database as string, req.body as QueryRequest);
-    sendEvents(res, result.events, { has_more: result.has_more, next_cursor: result.next_cursor, revision: result.revision });
-  });
+  router.post('/databases/:database/query', ...queryRoute(ctx));
 
   return router;
+}
+
+function appendJsonRoute(ctx: FactumContext): RequestHandler[] {
+  return [
+    appendMediaTypeOnly,
+    validate('appendEvents'),
+    async (req, res) => {
+      const { events, constraints, consumer_ack } = appendRequestOf(req);
+      keepArrivedEvents(req, events);
+      sendJson(res, await appendEvents(ctx, res.locals.params.database as string, events, parseConstraints(constraints), { consumerAck: consumer_ack }));
+    },
+  ];
+}
+
+function queryRoute(ctx: FactumContext): RequestHandler[] {
+  return [
+    validate('queryEvents'),
+    async (req, res) => {
+      const result = await queryEvents(ctx, res.locals.params.database as string, req.body as QueryRequest);
+      sendJsonText(res, eventsJson(result.events, { has_more: result.has_more, next_cursor: result.next_cursor, revision: result.revision }));
+    },
+  ];
+}
+
+/**
+ * A way in to this router's append (JSON forms) and paged query that skips the routing: appends
+ * and queries are most of what a server serves, and reaching them through the router costs the
+ * path matching of every router before it. Once the access check has named the operation from
+ * openapi.yaml (its path is the route's), the request goes straight to the same handlers, with
+ * the path's parameters as the router would give them. Binary-mode appends go to the router;
+ * streamed queries and everything else go on down the app.
+ */
+export function eventsShortcut(ctx: FactumContext, router: Router): RequestHandler {
+  const append = inSeries(appendJsonRoute(ctx));
+  const query = inSeries(queryRoute(ctx));
+  return (req, res, next) => {
+    const operation = res.locals.authorizedOperation;
+    if (operation === 'appendEvents') {
+      if (isBinaryModeAppend(req)) return router(req, res, next);
+      req.params = matchOperation(req.method, req.path)!.params;
+      return append(req, res, next);
+    }
+    // A query that asks for a stream is the subscriptions router's.
+    if (operation === 'queryEvents' && !prefers(req, NDJSON)) {
+      req.params = matchOperation(req.method, req.path)!.params;
+      return query(req, res, next);
+    }
+    next();
+  };
 }
 
 const appendParams = operations.get('appendEvents')!.params!;
@@ -118,6 +164,20 @@ function appendRequestOf(req: Request): { events: CloudEvent[]; constraints?: un
       return req.body as { events: CloudEvent[]; constraints?: unknown; consumer_ack?: ConsumerAck };
     }
   }
+}
+
+/**
+ * res.json without what a POST's answer does not need: an ETag (a hash of every answer, for
+ * conditional requests that only GET and HEAD make) and the checks for them.
+ */
+function sendJson(res: Response, value: unknown): void {
+  sendJsonText(res, JSON.stringify(value));
+}
+
+function sendJsonText(res: Response, body: string): void {
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(body));
+  res.end(body);
 }
 
 function sendBinaryMode(res: Response, message: { headers: Record<string, string>; body: Buffer }): void {
