@@ -4,12 +4,12 @@
  * identity, created only if absent, makes a second call (on any server) a conflict instead of a
  * second database.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { ApiKey } from '../../core/access.ts';
 import { AlreadyExistsError } from '../../core/errors.ts';
 import type { DatabaseRecord } from '../../storage/types.ts';
 import type { FactumContext } from '../context.ts';
-import { createKey } from './keys.ts';
+import { createKey, hashOf } from './keys.ts';
 import { setQuota, type DatabaseUsage } from './quotas.ts';
 
 export interface Onboarded {
@@ -21,7 +21,7 @@ export interface Onboarded {
 
 export async function onboard(ctx: FactumContext, request: { name: string; email: string }, eventsQuota: number): Promise<Onboarded> {
   const identity = request.email.trim().toLowerCase();
-  const record = `onboarding/${createHash('sha256').update(identity, 'utf8').digest('hex')}`;
+  const record = `onboarding/${hashOf(identity)}`;
   const claimed = await ctx.store.putRecord(record, new TextEncoder().encode(JSON.stringify({ at: ctx.now().toISOString() })), { ifAbsent: true });
   if (!claimed) throw new AlreadyExistsError('this email is already onboarded: use the key it was given', { field: 'email' });
   try {
