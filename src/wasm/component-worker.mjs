@@ -14,6 +14,7 @@
 // workerData: { memoryBytes, outputBytes, maxInstances, budgetBytes }
 // Messages in:
 //   { type: 'call', id, key, component: { hash, moduleUrl, dir }, fn, args }
+//     an argument packed by event-batch.mjs is unpacked into the event records it holds
 //   { type: 'release', key }
 // Messages out:
 //   { id, ready: true }  after a call had to load or instantiate its component, just before
@@ -25,6 +26,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
+import { isPackedEvents, unpackEvents } from './event-batch.mjs';
 
 const PAGE_BYTES = 65536;
 const {
@@ -244,7 +246,7 @@ async function call({ id, key, component, fn, args }) {
     if (fresh) parentPort.postMessage({ id, ready: true });
     const exported = entry.root[fn];
     if (typeof exported !== 'function') throw new Error(`the component does not export ${fn}`);
-    const value = exported(...args);
+    const value = exported(...args.map((arg) => (isPackedEvents(arg) ? unpackEvents(arg) : arg)));
     const used = memoryInUse(entry);
     if (used > MEMORY_LIMIT) {
       instances.delete(key);

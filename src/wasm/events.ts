@@ -3,28 +3,13 @@
  * types come from ./generated (jco's rendering of wit/factum.wit), not from a hand-made copy.
  */
 import type { StoredEvent } from '../core/events.ts';
+import { extensionText, RECORD_ATTRIBUTES } from './event-batch.mjs';
 import type { Event as WitEvent, Params as WitParams } from './generated/state-view/interfaces/factum-component-types.js';
 
 export type { WitEvent, WitParams };
 
 /** Parameters a view is read with, by name. */
 export type ViewParams = Readonly<Record<string, string>>;
-
-/** The CloudEvents attributes that have their own field in the WIT record. */
-const RECORD_ATTRIBUTES = new Set([
-  'specversion',
-  'id',
-  'source',
-  'type',
-  'subject',
-  'time',
-  'datacontenttype',
-  'dataschema',
-  'data',
-  'data_base64',
-  'revision',
-  'recordedtime',
-]);
 
 const utf8 = new TextEncoder();
 
@@ -44,21 +29,33 @@ export function isJsonContentType(contentType: string | undefined): boolean {
  * strings); no payload as undefined.
  */
 export function eventDataBytes(event: StoredEvent): Uint8Array | undefined {
+  const payload = payloadOf(event);
+  return typeof payload === 'string' ? utf8.encode(payload) : payload;
+}
+
+/** The payload before encoding: text to write as UTF-8, bytes as they are, or none. */
+export type EventPayload = string | Uint8Array | undefined;
+
+export function payloadOf(event: StoredEvent): EventPayload {
   if (typeof event.data_base64 === 'string') return new Uint8Array(Buffer.from(event.data_base64, 'base64'));
   if (event.data === undefined) return undefined;
-  if (typeof event.data === 'string' && !isJsonContentType(event.datacontenttype)) return utf8.encode(event.data);
-  return utf8.encode(JSON.stringify(event.data));
+  if (typeof event.data === 'string' && !isJsonContentType(event.datacontenttype)) return event.data;
+  return JSON.stringify(event.data);
 }
 
-/** An extension attribute's value as text: strings as they are, anything else in JSON. */
-function extensionText(value: unknown): string {
-  return typeof value === 'string' ? value : JSON.stringify(value);
+/** Bytes of a payload once encoded. */
+export function payloadBytes(payload: EventPayload): number {
+  return payload === undefined ? 0 : typeof payload === 'string' ? Buffer.byteLength(payload, 'utf8') : payload.byteLength;
 }
 
+/** The WIT record of an event. Batches for a worker go as packed events instead (event-batch.mjs). */
 export function toWitEvent(event: StoredEvent): WitEvent {
-  const extensions: Array<[string, string]> = [];
-  for (const [name, value] of Object.entries(event)) {
-    if (!RECORD_ATTRIBUTES.has(name) && value !== undefined) extensions.push([name, extensionText(value)]);
+  const data = eventDataBytes(event);
+  let extensions: Array<[string, string]> | undefined;
+  for (const name in event) {
+    if (RECORD_ATTRIBUTES.has(name)) continue;
+    const value = (event as unknown as Record<string, unknown>)[name];
+    if (value !== undefined) (extensions ??= []).push([name, extensionText(value)]);
   }
   return {
     specversion: event.specversion,
@@ -69,8 +66,8 @@ export function toWitEvent(event: StoredEvent): WitEvent {
     time: event.time,
     datacontenttype: event.datacontenttype,
     dataschema: event.dataschema,
-    data: eventDataBytes(event),
-    extensions,
+    data,
+    extensions: extensions ?? [],
     revision: BigInt(event.revision),
     recordedtime: event.recordedtime,
   };

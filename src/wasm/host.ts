@@ -17,7 +17,8 @@ import { ComponentPool, type CallOutcome, type ComponentLimits } from './compone
 import type { ComponentWorld } from './contract.ts';
 import type { ComponentObserver } from './observer.ts';
 import { ComponentFailedError, StateViewError, VIEW_ERROR_CODES, type ViewErrorKind } from './errors.ts';
-import { toWitEvent, toWitParams, type ViewParams, type WitEvent } from './events.ts';
+import { payloadBytes, payloadOf, toWitParams, type EventPayload, type ViewParams } from './events.ts';
+import { packEvents, type PackedEvents } from './event-batch.mjs';
 import type { CommandInput, Decision, Rejection, ViewState } from './decisions.ts';
 import type { ComponentRuntime } from './runtime.ts';
 
@@ -163,21 +164,28 @@ export class ComponentHost implements ComponentRuntime {
     return outcome.value;
   }
 
-  *#batches(events: readonly StoredEvent[]): Generator<WitEvent[]> {
-    let batch: WitEvent[] = [];
+  /** `events` in batches for one call each, packed for the worker (event-batch.mjs). */
+  *#batches(events: readonly StoredEvent[]): Generator<PackedEvents> {
+    let start = 0;
+    let payloads: EventPayload[] = [];
+    let payloadTotal = 0;
     let bytes = 0;
-    for (const event of events) {
-      const witEvent = toWitEvent(event);
-      const size = EVENT_OVERHEAD_BYTES + (witEvent.data?.byteLength ?? 0);
-      if (batch.length > 0 && (batch.length >= this.#maxEventsPerCall || bytes + size > this.#maxBytesPerCall)) {
-        yield batch;
-        batch = [];
+    for (let i = 0; i < events.length; i++) {
+      const payload = payloadOf(events[i]!);
+      const payloadSize = payloadBytes(payload);
+      const size = EVENT_OVERHEAD_BYTES + payloadSize;
+      if (payloads.length > 0 && (payloads.length >= this.#maxEventsPerCall || bytes + size > this.#maxBytesPerCall)) {
+        yield packEvents(events.slice(start, i), payloads, payloadTotal);
+        start = i;
+        payloads = [];
+        payloadTotal = 0;
         bytes = 0;
       }
-      batch.push(witEvent);
+      payloads.push(payload);
+      payloadTotal += payloadSize;
       bytes += size;
     }
-    if (batch.length > 0) yield batch;
+    if (payloads.length > 0) yield packEvents(events.slice(start), payloads, payloadTotal);
   }
 }
 
