@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
 import type { FactumConfig } from './config.ts';
-import { createApp } from './http/app.ts';
+import { createHttpHandler } from './http/app.ts';
 import { attachWebSockets } from './http/websocket.ts';
 import { SubscriptionHub } from './usecases/subscriptions/hub.ts';
 import { answerClientErrors, refusingHttp09 } from './http/client-errors.ts';
@@ -48,7 +48,7 @@ export async function startServer(config: FactumConfig, logger: Logger = pino({ 
     await closeQuietly(logger, () => components.close(), () => store.close());
     throw error;
   }
-  const app = createApp(ctx, {
+  const { listener } = createHttpHandler(ctx, {
     logger,
     version: VERSION,
     maxBodyBytes: config.maxBodyBytes,
@@ -57,7 +57,7 @@ export async function startServer(config: FactumConfig, logger: Logger = pino({ 
     csrfSecret,
     metrics,
   });
-  const server = createServer(refusingHttp09(app));
+  const server = createServer(refusingHttp09(listener));
   attachWebSockets(server, ctx, { allowedOrigins: config.access.corsOrigins });
   // What the HTTP parser refuses never reaches the app; it gets the error shape all the same.
   answerClientErrors(server);

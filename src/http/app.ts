@@ -3,12 +3,14 @@
  * error mapping. It holds no state of its own; everything goes through the use cases.
  */
 import { randomBytes } from 'node:crypto';
+import type { RequestListener } from 'node:http';
 import express, { type Express } from 'express';
 import cookieParser from 'cookie-parser';
 import type { Logger } from 'pino';
 import type { FactumContext } from '../usecases/context.ts';
 import { errorHandler, notFoundHandler } from './errors.ts';
-import { jsonBody } from './json-body.ts';
+import { jsonBody, plainJsonRequests } from './json-body.ts';
+import { directLane } from './direct-lane.ts';
 import { jsonBodyNesting } from './json-nesting.ts';
 import { keepJsonBodyBytes } from './raw-json.ts';
 import { databasesRouter } from './routes/databases.ts';
@@ -60,40 +62,63 @@ const CLOSED_ACCESS: NonNullable<AppOptions['access']> = {
   onboarding: { enabled: false, eventsQuota: 0, perHour: 0 },
 };
 
+/** The app, and the server's request listener: the direct lane (direct-lane.ts), else the app. */
+export interface HttpHandler {
+  app: Express;
+  listener: RequestListener;
+}
+
 export function createApp(ctx: FactumContext, options: AppOptions): Express {
+  return createHttpHandler(ctx, options).app;
+}
+
+export function createHttpHandler(ctx: FactumContext, options: AppOptions): HttpHandler {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
-  if (options.metrics) app.use(measureRequests(options.metrics));
   // Who may call what is settled before any body is read (src/http/access/).
   const access = options.access ?? CLOSED_ACCESS;
   const allowedOrigins = new Set(access.corsOrigins);
   const cors = corsForAllowedOrigins(allowedOrigins);
   const events = eventsRouter(ctx, { maxBodyBytes: options.maxBodyBytes });
+  const bodyOptions = {
+    limit: options.maxBodyBytes,
+    // Any JSON media type is parsed; each route's schema then says which it accepts.
+    type: ['application/json', 'application/*+json'],
+    strict: false,
+    // Appends store events from the bytes they arrived with (raw-json.ts).
+    verify: keepJsonBodyBytes,
+  };
+  const measured = options.metrics ? [measureRequests(options.metrics)] : [];
+  const requestLog = logRequests(app, options.logger);
+  const authorize = authorizeRequests(ctx);
+  const body = jsonBody(bodyOptions);
+  const shortcut = eventsShortcut(ctx, events);
   // What every request goes through, in this order, as one layer (middleware-series.ts).
   app.use(
     inSeries([
+      ...measured,
       // One short line per request: what was asked and how it ended, not every header.
-      logRequests(app, options.logger),
+      requestLog,
       // A request without an Origin is no browser's cross-origin request: CORS has nothing to add.
       (req, res, next) => (req.headers.origin === undefined ? next() : cors(req, res, next)),
       refuseOtherOrigins(allowedOrigins),
       cookieParser(),
-      authorizeRequests(ctx),
+      authorize,
       rateLimitPerCaller(access.rateLimit),
-      jsonBody({
-        limit: options.maxBodyBytes,
-        // Any JSON media type is parsed; each route's schema then says which it accepts.
-        type: ['application/json', 'application/*+json'],
-        strict: false,
-        // Appends store events from the bytes they arrived with (raw-json.ts).
-        verify: keepJsonBodyBytes,
-      }),
+      body,
       jsonBodyNesting,
       // Appends and queries, the busiest operations by far, go straight to their handlers.
-      eventsShortcut(ctx, events),
+      shortcut,
     ]),
   );
+  // The same for appends and queries from programs, less what they skip: see direct-lane.ts.
+  const lane = directLane({
+    handlers: [...measured, requestLog, authorize, body, jsonBodyNesting, shortcut],
+    readsPlainJson: plainJsonRequests(bodyOptions),
+    rateLimited: access.rateLimit.requests > 0,
+    logger: options.logger,
+  });
 
   app.use(healthRouter(ctx, { version: options.version, startedAt: Date.now() }));
   app.use(metricsRouter(options.metrics));
@@ -115,5 +140,5 @@ export function createApp(ctx: FactumContext, options: AppOptions): Express {
   app.use(notFoundHandler);
   app.use(PROCESS_COMMAND_PATH, processErrorHandler);
   app.use(errorHandler);
-  return app;
+  return { app, listener: (req, res) => lane(req, res) || app(req, res) };
 }

@@ -3,7 +3,8 @@
  * `{status, code, message, details}`. The API answers that as JSON; the console as its error page.
  */
 import * as zlib from 'node:zlib';
-import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import multer from 'multer';
 import { FactumError, InvalidArgumentError, PayloadTooLargeError, type ErrorCode, type ErrorDetails } from '../core/errors.ts';
 import { closeIfBodyUnread } from './lingering-close.ts';
@@ -37,7 +38,7 @@ type ErrorFields = [ErrorCode, string, ErrorDetails];
  * Maps anything thrown to its HTTP answer. Server faults (INTERNAL, and whatever is not known
  * here) are logged with the request's logger; an unknown error's own message is never shown.
  */
-export function toHttpError(error: unknown, req?: Request): HttpError {
+export function toHttpError(error: unknown, req?: IncomingMessage): HttpError {
   const known = knownError(error, req);
   if (!known) req?.log?.error({ err: error }, 'unexpected error');
   else if (known[0] === 'INTERNAL') req?.log?.error({ err: error }, 'internal error');
@@ -55,7 +56,7 @@ function headersFor(code: ErrorCode, details: ErrorDetails): Record<string, stri
   return {};
 }
 
-function knownError(error: unknown, req: Request | undefined): ErrorFields | undefined {
+function knownError(error: unknown, req: IncomingMessage | undefined): ErrorFields | undefined {
   if (error instanceof multer.MulterError) error = multerError(error);
   error = bodyError(error as BodyParserError, req) ?? error;
   if (error instanceof FactumError) return [error.code, error.message, error.details];
@@ -91,7 +92,7 @@ export function contentEncodingError(encoding: string, accepted: readonly string
 }
 
 /** Errors raised while reading the body, before any route runs (body-parser's `type`s). */
-function bodyError(error: BodyParserError, req: Request | undefined): FactumError | undefined {
+function bodyError(error: BodyParserError, req: IncomingMessage | undefined): FactumError | undefined {
   switch (error?.type) {
     case 'entity.parse.failed':
       return new InvalidArgumentError('request body is not valid JSON', { field: '(body)' });
@@ -184,15 +185,23 @@ export function sendError(res: Response, code: ErrorCode, message: string, detai
  * an unknown database, ahead of a large upload) answers at once and closes the connection.
  */
 export function jsonErrorHandler(envelope: Record<string, unknown> = {}): ErrorRequestHandler {
-  return (error, req, res, _next) => {
-    if (res.headersSent) {
-      res.destroy();
-      return;
-    }
-    const failure = toHttpError(error, req);
-    closeIfBodyUnread(req, res);
-    res.status(failure.status).set(failure.headers).json({ ...envelope, ...errorBody(failure) });
-  };
+  return (error, req, res, _next) => answerError(req, res, error, envelope);
+}
+
+/** What jsonErrorHandler answers, for a request no Express app has seen (direct-lane.ts). */
+export function answerError(req: IncomingMessage, res: ServerResponse, error: unknown, envelope: Record<string, unknown> = {}): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const failure = toHttpError(error, req);
+  closeIfBodyUnread(req, res);
+  const body = JSON.stringify({ ...envelope, ...errorBody(failure) });
+  res.statusCode = failure.status;
+  for (const [name, value] of Object.entries(failure.headers)) res.setHeader(name, value);
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(body));
+  res.end(body);
 }
 
 /** The API's answer to any error: the public error shape. */

@@ -32,6 +32,26 @@ const PLAIN_JSON_TYPES = ['application/json', 'application/cloudevents+json', 'a
   `${type};charset=utf-8`,
 ]);
 
+/** Whether a request's body is one the short path reads: the test jsonBody() makes with `options`. */
+export function plainJsonRequests(options: Pick<JsonBodyOptions, 'limit' | 'type'>): (req: IncomingMessage) => boolean {
+  const plainTypes = new Set(PLAIN_JSON_TYPES.filter((type) => options.type.some((accepted) => accepts(accepted, type.split(';')[0]!))));
+  return (req) => {
+    const headers = req.headers;
+    const contentType = headers['content-type'];
+    const lengthHeader = headers['content-length'];
+    const encoding = headers['content-encoding'];
+    return (
+      contentType !== undefined &&
+      lengthHeader !== undefined &&
+      headers['transfer-encoding'] === undefined &&
+      (encoding === undefined || encoding.toLowerCase() === 'identity') &&
+      plainTypes.has(contentType.toLowerCase()) &&
+      !req.readableEnded &&
+      Number(lengthHeader) <= options.limit
+    );
+  };
+}
+
 /** What body-parser raises for a body that does not parse; errors.ts answers it by its `type`. */
 function bodyError(message: string, status: number, type: string, cause?: unknown): Error {
   return Object.assign(new Error(message, { cause }), { status, statusCode: status, expose: true, type });
@@ -41,23 +61,9 @@ export function jsonBody(options: JsonBodyOptions): RequestHandler {
   const fallback = express.json(options);
   // Strict parsing refuses some bodies only after reading them: leave it all to body-parser.
   if (options.strict) return fallback;
-  const plainTypes = new Set(PLAIN_JSON_TYPES.filter((type) => options.type.some((accepted) => accepts(accepted, type.split(';')[0]!))));
+  const isPlain = plainJsonRequests(options);
   return (req, res, next) => {
-    const headers = req.headers;
-    const contentType = headers['content-type'];
-    const lengthHeader = headers['content-length'];
-    const encoding = headers['content-encoding'];
-    if (
-      contentType === undefined ||
-      lengthHeader === undefined ||
-      headers['transfer-encoding'] !== undefined ||
-      (encoding !== undefined && encoding.toLowerCase() !== 'identity') ||
-      !plainTypes.has(contentType.toLowerCase()) ||
-      req.readableEnded ||
-      Number(lengthHeader) > options.limit
-    ) {
-      return fallback(req, res, next);
-    }
+    if (!isPlain(req)) return fallback(req, res, next);
     if (!('body' in req)) (req as { body?: unknown }).body = undefined;
     // The listeners are shared functions with the reading's state on the request: no closures
     // to make for every request.

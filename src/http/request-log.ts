@@ -50,3 +50,12 @@ export function logRequests(app: Express, logger: Logger): RequestHandler {
     next();
   };
 }
+
+/**
+ * Gives `req.log` to a request no Express app has seen (direct-lane.ts), which has no app
+ * request prototype to find it on: only when it is about to be needed, for an error.
+ */
+export function giveRequestLogger(req: IncomingMessage, logger: Logger): void {
+  const id = req.id;
+  if (!('log' in req)) Object.defineProperty(req, 'log', { configurable: true, value: logger.child({ reqId: id }) });
+}

@@ -2,6 +2,7 @@
  * Streams over HTTP: which transport a request asks for, how a frame looks on the wire (the
  * same JSON for NDJSON, SSE and WebSocket), and the sink that writes frames to a response.
  */
+import type { IncomingMessage } from 'node:http';
 import type { Request, Response } from 'express';
 import type { Principal } from '../core/access.ts';
 import { ResourceExhaustedError } from '../core/errors.ts';
@@ -24,6 +25,15 @@ const SSE_RETRY_MS = 1000;
 /** Whether the client prefers `media` to JSON (an Accept of *\/* or none does not). */
 export function prefers(req: Request, media: string): boolean {
   return req.accepts(['application/json', media]) === media;
+}
+
+/**
+ * Whether a query may be asking for an NDJSON stream, from its headers alone: only an Accept
+ * that names the media type can prefer it to JSON (wildcards pick JSON, named first).
+ */
+export function mayAskForNdjson(req: IncomingMessage): boolean {
+  const accept = req.headers.accept;
+  return accept !== undefined && accept.toLowerCase().includes(NDJSON);
 }
 
 /**

@@ -21,7 +21,7 @@ import { eventsJson, keepArrivedEvents, sendEvents } from '../raw-json.ts';
 import { validate } from '../validate.ts';
 import { matchOperation } from '../access/operation-match.ts';
 import { inSeries } from '../middleware-series.ts';
-import { NDJSON, prefers } from '../streams.ts';
+import { mayAskForNdjson, NDJSON, prefers } from '../streams.ts';
 
 export interface EventsRouterOptions {
   /** Largest accepted body, in bytes: a binary-mode event's data is held to it as JSON bodies are. */
@@ -114,7 +114,7 @@ export function eventsShortcut(ctx: FactumContext, router: Router): RequestHandl
       return append(req, res, next);
     }
     // A query that asks for a stream is the subscriptions router's.
-    if (operation === 'queryEvents' && !prefers(req, NDJSON)) {
+    if (operation === 'queryEvents' && !(mayAskForNdjson(req) && prefers(req, NDJSON))) {
       req.params = matchOperation(req.method, req.path)!.params;
       return query(req, res, next);
     }
