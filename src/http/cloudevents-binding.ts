@@ -5,7 +5,7 @@
  * (`application/cloudevents+json`). This module only moves attributes between headers and an
  * event: what an event may be is openapi.yaml's CloudEvent schema, checked here as for any append.
  */
-import { maxHeaderSize } from 'node:http';
+import { maxHeaderSize, type IncomingMessage } from 'node:http';
 import type { Request } from 'express';
 import type { ErrorObject } from 'ajv';
 import { InvalidArgumentError } from '../core/errors.ts';
@@ -47,7 +47,7 @@ function invalidHeader(field: string, reason: string, code: string, details: Rec
  * batch once, so that is refused rather than guessed at.
  */
 export function isBinaryModeAppend(req: Request): boolean {
-  const header = Object.keys(req.headers).find((name) => name.startsWith(ATTRIBUTE_PREFIX));
+  const header = attributeHeaderOf(req);
   if (header === undefined) return false;
   const mediaType = mediaTypeOf(req.headers['content-type']);
   if (mediaType.startsWith('application/cloudevents')) {
@@ -59,6 +59,12 @@ export function isBinaryModeAppend(req: Request): boolean {
     );
   }
   return true;
+}
+
+/** The first `ce-` header of a request: any one makes an append binary mode's, or a refusal. */
+export function attributeHeaderOf(req: IncomingMessage): string | undefined {
+  for (const name in req.headers) if (name.startsWith(ATTRIBUTE_PREFIX)) return name;
+  return undefined;
 }
 
 /**

@@ -21,7 +21,8 @@
  * Everything else, and every request on a server with rate limits, goes to the app as before.
  *
  * Its middlewares see a request and response with what they read of Express's (`path`,
- * `originalUrl`, `params`, `query`, `res.locals`, `res.req`) and otherwise Node's own; they
+ * `originalUrl`, `params`, `query`, `res.locals`; Node sets `res.req` itself) and otherwise
+ * Node's own; they
  * answer with Node's `setHeader` and `end`. Errors are answered as the app's error handler
  * answers them (errors.ts).
  */
@@ -29,6 +30,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { InternalError } from '../core/errors.ts';
+import { attributeHeaderOf } from './cloudevents-binding.ts';
 import { answerError } from './errors.ts';
 import { inSeries } from './middleware-series.ts';
 import { giveRequestLogger } from './request-log.ts';
@@ -48,7 +50,6 @@ export interface DirectLaneOptions {
 export type DirectLane = (req: IncomingMessage, res: ServerResponse) => boolean;
 
 const LANE_PATH = /^\/databases\/[^/?#%]+\/(events|query)$/;
-const BINARY_MODE_PREFIX = 'ce-';
 
 export function directLane(options: DirectLaneOptions): DirectLane {
   if (options.rateLimited) return () => false;
@@ -62,8 +63,7 @@ export function directLane(options: DirectLaneOptions): DirectLane {
     const headers = req.headers;
     if (headers.origin !== undefined || headers['sec-fetch-site'] !== undefined) return false;
     if (path[1] === 'query' && mayAskForNdjson(req)) return false;
-    if (!readsPlainJson(req)) return false;
-    for (const name in headers) if (name.startsWith(BINARY_MODE_PREFIX)) return false;
+    if (!readsPlainJson(req) || attributeHeaderOf(req) !== undefined) return false;
 
     const request = req as Request & { path: string };
     request.path = url;
@@ -72,7 +72,6 @@ export function directLane(options: DirectLaneOptions): DirectLane {
     request.query = {};
     const response = res as Response;
     response.locals = Object.create(null) as Response['locals'];
-    (response as { req: IncomingMessage }).req = req;
     run(request, response, (error?: unknown) => {
       giveRequestLogger(req, logger);
       // The last middleware routes every request the lane takes: passing one on is a defect here.

@@ -14,8 +14,7 @@ export interface PackedEvents {
   dataEnds: Uint32Array;
 }
 
-export const RECORD_ATTRIBUTES: ReadonlySet<string>;
-export function extensionText(value: unknown): string;
+export function extensionsOf(event: StoredEvent): Array<[string, string]>;
 export function packEvents(events: readonly StoredEvent[], payloads: ReadonlyArray<string | Uint8Array | undefined>, payloadBytes: number): PackedEvents;
 export function isPackedEvents(value: unknown): value is PackedEvents;
 export function unpackEvents(batch: PackedEvents): WitEvent[];

@@ -22,11 +22,17 @@ const DATASCHEMA_BIT = bitOf('dataschema');
 const DATA_BIT = 1 << FIELDS.length;
 
 /** The CloudEvents attributes that have their own field in the record: all others are extensions. */
-export const RECORD_ATTRIBUTES = new Set([...FIELDS, 'data', 'data_base64', 'revision']);
+const RECORD_ATTRIBUTES = new Set([...FIELDS, 'data', 'data_base64', 'revision']);
 
-/** An extension attribute's value as text: strings as they are, anything else in JSON. */
-export function extensionText(value) {
-  return typeof value === 'string' ? value : JSON.stringify(value);
+/** The record's `extensions`: every other attribute, by name, its value as text (JSON unless a string). */
+export function extensionsOf(event) {
+  const extensions = [];
+  for (const name in event) {
+    if (RECORD_ATTRIBUTES.has(name)) continue;
+    const value = event[name];
+    if (value !== undefined) extensions.push([name, typeof value === 'string' ? value : JSON.stringify(value)]);
+  }
+  return extensions;
 }
 
 /**
@@ -60,15 +66,10 @@ export function packEvents(events, payloads, payloadBytes) {
       }
       ends.push(textLength);
     }
-    let extensions = 0;
-    for (const name in event) {
-      if (RECORD_ATTRIBUTES.has(name)) continue;
-      const value = event[name];
-      if (value === undefined) continue;
-      const text = extensionText(value);
+    const extensions = extensionsOf(event);
+    for (const [name, text] of extensions) {
       parts.push(name, text);
       ends.push((textLength += name.length), (textLength += text.length));
-      extensions++;
     }
     const payload = payloads[i];
     if (payload !== undefined) {
@@ -77,7 +78,7 @@ export function packEvents(events, payloads, payloadBytes) {
     }
     dataEnds[i] = dataLength;
     presence[i] = present;
-    extensionCounts[i] = extensions;
+    extensionCounts[i] = extensions.length;
     revisions[i] = event.revision;
   }
   return { count, text: parts.join(''), ends: Uint32Array.from(ends), presence, extensionCounts, revisions, data, dataEnds };

@@ -3,7 +3,7 @@
  * types come from ./generated (jco's rendering of wit/factum.wit), not from a hand-made copy.
  */
 import type { StoredEvent } from '../core/events.ts';
-import { extensionText, RECORD_ATTRIBUTES } from './event-batch.mjs';
+import { extensionsOf } from './event-batch.mjs';
 import type { Event as WitEvent, Params as WitParams } from './generated/state-view/interfaces/factum-component-types.js';
 
 export type { WitEvent, WitParams };
@@ -50,13 +50,6 @@ export function payloadBytes(payload: EventPayload): number {
 
 /** The WIT record of an event. Batches for a worker go as packed events instead (event-batch.mjs). */
 export function toWitEvent(event: StoredEvent): WitEvent {
-  const data = eventDataBytes(event);
-  let extensions: Array<[string, string]> | undefined;
-  for (const name in event) {
-    if (RECORD_ATTRIBUTES.has(name)) continue;
-    const value = (event as unknown as Record<string, unknown>)[name];
-    if (value !== undefined) (extensions ??= []).push([name, extensionText(value)]);
-  }
   return {
     specversion: event.specversion,
     id: event.id,
@@ -66,8 +59,8 @@ export function toWitEvent(event: StoredEvent): WitEvent {
     time: event.time,
     datacontenttype: event.datacontenttype,
     dataschema: event.dataschema,
-    data,
-    extensions: extensions ?? [],
+    data: eventDataBytes(event),
+    extensions: extensionsOf(event),
     revision: BigInt(event.revision),
     recordedtime: event.recordedtime,
   };

@@ -169,21 +169,19 @@ export class ComponentHost implements ComponentRuntime {
     let start = 0;
     let payloads: EventPayload[] = [];
     let payloadTotal = 0;
-    let bytes = 0;
     for (let i = 0; i < events.length; i++) {
       const payload = payloadOf(events[i]!);
       const payloadSize = payloadBytes(payload);
-      const size = EVENT_OVERHEAD_BYTES + payloadSize;
-      if (payloads.length > 0 && (payloads.length >= this.#maxEventsPerCall || bytes + size > this.#maxBytesPerCall)) {
+      // What the batch would hold in component memory with this event: payloads and overheads.
+      const bytes = payloadTotal + payloadSize + (payloads.length + 1) * EVENT_OVERHEAD_BYTES;
+      if (payloads.length > 0 && (payloads.length >= this.#maxEventsPerCall || bytes > this.#maxBytesPerCall)) {
         yield packEvents(events.slice(start, i), payloads, payloadTotal);
         start = i;
         payloads = [];
         payloadTotal = 0;
-        bytes = 0;
       }
       payloads.push(payload);
       payloadTotal += payloadSize;
-      bytes += size;
     }
     if (payloads.length > 0) yield packEvents(events.slice(start), payloads, payloadTotal);
   }
